@@ -1,1 +1,152 @@
-fn main() {}
+//! Project automation, as plain Rust: `cargo xtask <task>`.
+//!
+//! - `setup`: install what a fresh Debian machine lacks (libhdf5 via apt-get) and build.
+//! - `ci`: setup, then fmt check, clippy -D warnings, tests, docs without warnings.
+//! - `quickstart`: setup, then run `spikegan` on the shared retina data (the README's main job).
+//!
+//! xtask never links libhdf5: it only runs other programs.
+
+mod tidy;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let task = args.first().map(String::as_str).unwrap_or("help");
+    let rest = &args[args.len().min(1)..];
+    match task {
+        "setup" => setup(),
+        "ci" => ci(),
+        "quickstart" => quickstart(rest),
+        "help" | "--help" | "-h" => {
+            println!(
+                "cargo xtask <task>\n\n  setup       install system dependencies (libhdf5) and build\n  ci          setup + fmt check + clippy -D warnings + tests + docs\n  quickstart  setup + run spikegan on the shared retina data [--data-dir D]"
+            );
+            Ok(())
+        }
+        other => bail!("unknown task '{other}' (try `cargo xtask help`)"),
+    }
+}
+
+/// The workspace root (parent of this crate's folder).
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+/// Run a command in the workspace root, echoing it, and fail when it fails.
+fn run(program: &str, args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<()> {
+    eprintln!("$ {program} {}", args.join(" "));
+    let status = Command::new(program)
+        .args(args)
+        .envs(env.iter().copied())
+        .current_dir(root())
+        .status()
+        .with_context(|| format!("cannot start {program}"))?;
+    if !status.success() {
+        bail!("`{program} {}` failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
+
+fn succeeds(program: &str, args: &[&str]) -> bool {
+    Command::new(program)
+        .args(args)
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+/// Install libhdf5 (and pkg-config) with apt-get when pkg-config cannot find it.
+fn setup() -> anyhow::Result<()> {
+    if succeeds("pkg-config", &["--exists", "hdf5"]) {
+        eprintln!("libhdf5: found");
+    } else {
+        let root_user = Command::new("id")
+            .arg("-u")
+            .output()
+            .map(|o| o.stdout == b"0\n")
+            .unwrap_or(false);
+        let apt = |args: &[&str]| -> anyhow::Result<()> {
+            let env = [("DEBIAN_FRONTEND", "noninteractive")];
+            if root_user {
+                run("apt-get", args, &env)
+            } else {
+                run("sudo", &[&["apt-get"], args].concat(), &env)
+            }
+        };
+        eprintln!("libhdf5: missing, installing libhdf5-dev with apt-get");
+        // A fresh image has no package lists; update first so the install can resolve dependencies.
+        apt(&["update", "-q"])?;
+        apt(&[
+            "install",
+            "-y",
+            "-q",
+            "--no-install-recommends",
+            "libhdf5-dev",
+            "pkg-config",
+        ])?;
+    }
+    run("cargo", &["build", "--workspace", "--all-targets", "--quiet"], &[])
+}
+
+fn ci() -> anyhow::Result<()> {
+    setup()?;
+    run("cargo", &["fmt", "--all", "--check"], &[])?;
+    run(
+        "cargo",
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--quiet",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        &[],
+    )?;
+    run("cargo", &["test", "--workspace", "--quiet"], &[])?;
+    run(
+        "cargo",
+        &["doc", "--workspace", "--no-deps", "--quiet"],
+        &[("RUSTDOCFLAGS", "-D warnings")],
+    )?;
+    eprintln!("ci: all checks passed");
+    Ok(())
+}
+
+fn quickstart(args: &[String]) -> anyhow::Result<()> {
+    setup()?;
+    let data_dir = match args.iter().position(|a| a == "--data-dir") {
+        Some(i) => PathBuf::from(args.get(i + 1).context("--data-dir needs a value")?),
+        None => std::env::var_os("SPIKEGAN_DATA")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root().join("../shared/datasets")),
+    };
+    let retina = data_dir.join("retina50/original_data_num_neurons_50_1.mat");
+    if !retina.exists() {
+        bail!(
+            "{} is missing: run `cargo run --release -p spikegan-cli -- data fetch retina50 --dir {}`",
+            retina.display(),
+            data_dir.display()
+        );
+    }
+    let retina = retina.to_string_lossy().into_owned();
+    let dir = data_dir.to_string_lossy().into_owned();
+    let spikegan = ["run", "--release", "--quiet", "-p", "spikegan-cli", "--"];
+    let with = |extra: &[&str]| -> Vec<String> { spikegan.iter().chain(extra).map(|s| s.to_string()).collect() };
+    for cmd in [
+        with(&["data", "verify", "--dir", &dir]),
+        with(&["data", "info", &retina]),
+    ] {
+        let refs: Vec<&str> = cmd.iter().map(String::as_str).collect();
+        run("cargo", &refs, &[])?;
+    }
+    Ok(())
+}

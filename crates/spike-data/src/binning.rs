@@ -57,7 +57,10 @@ pub fn bin_index(t: f64, t0: f64, w: f64) -> usize {
 pub fn bin_trains(trains: &SpikeTrains, params: &BinParams) -> Result<(SpikeRaster, BinReport)> {
     let w_ms = params.bin_width_ms;
     if !(w_ms.is_finite() && w_ms > 0.0) {
-        return Err(DataError::param("--bin-ms", format!("bin width must be a positive number of milliseconds, got {w_ms}")));
+        return Err(DataError::param(
+            "--bin-ms",
+            format!("bin width must be a positive number of milliseconds, got {w_ms}"),
+        ));
     }
     let w = w_ms / 1000.0;
     let t0 = params.t_start_s.or(trains.obs_start_s()).unwrap_or(0.0);
@@ -67,13 +70,16 @@ pub fn bin_trains(trains: &SpikeTrains, params: &BinParams) -> Result<(SpikeRast
         (None, Some(t), _) => (t, false),
         (None, None, Some((_, last))) => (last, true),
         (None, None, None) => {
-            return Err(trains.origin.shape_error(
-                "no spikes and no observation intervals: give --t-stop to set the binned range".into(),
-            ));
+            return Err(trains
+                .origin
+                .shape_error("no spikes and no observation intervals: give --t-stop to set the binned range".into()));
         }
     };
     if !(t0.is_finite() && end.is_finite()) || end < t0 || (end == t0 && !end_from_spikes) {
-        return Err(DataError::param("--t-start/--t-stop", format!("empty or invalid time range [{t0}, {end})")));
+        return Err(DataError::param(
+            "--t-start/--t-stop",
+            format!("empty or invalid time range [{t0}, {end})"),
+        ));
     }
     // Smallest n whose last edge t0 + n*w is at or after the end (up to the edge tolerance);
     // one more when the end is the last spike, which must fall inside.
@@ -102,10 +108,18 @@ pub fn bin_trains(trains: &SpikeTrains, params: &BinParams) -> Result<(SpikeRast
         }
     }
     if report.dropped_outside_obs > 0 {
-        tracing::info!(dropped = report.dropped_outside_obs, "spikes outside their unit's observation intervals dropped");
+        tracing::info!(
+            dropped = report.dropped_outside_obs,
+            "spikes outside their unit's observation intervals dropped"
+        );
     }
     if report.dropped_outside_range > 0 {
-        tracing::info!(dropped = report.dropped_outside_range, t0, t_end, "spikes outside the binned range dropped");
+        tracing::info!(
+            dropped = report.dropped_outside_range,
+            t0,
+            t_end,
+            "spikes outside the binned range dropped"
+        );
     }
     let mut out = vec![0u8; counts.len()];
     for (i, (&c, o)) in counts.iter().zip(&mut out).enumerate() {
@@ -135,17 +149,29 @@ mod tests {
     use crate::raster::DataOrigin;
     use crate::trains::UnitTrain;
 
-    fn trains(units: Vec<(Vec<f64>, Vec<(f64, f64)>)>) -> SpikeTrains {
+    /// Spike times and observation intervals of one unit.
+    type Unit = (Vec<f64>, Vec<(f64, f64)>);
+
+    fn trains(units: Vec<Unit>) -> SpikeTrains {
         let units = units
             .into_iter()
             .enumerate()
-            .map(|(i, (s, o))| UnitTrain { id: i as i64 * 10, spike_times_s: s, obs_intervals_s: o })
+            .map(|(i, (s, o))| UnitTrain {
+                id: i as i64 * 10,
+                spike_times_s: s,
+                obs_intervals_s: o,
+            })
             .collect();
         SpikeTrains::new(units, DataOrigin::default()).unwrap()
     }
 
     fn params(ms: f64) -> BinParams {
-        BinParams { bin_width_ms: ms, t_start_s: None, t_stop_s: None, binary: false }
+        BinParams {
+            bin_width_ms: ms,
+            t_start_s: None,
+            t_stop_s: None,
+            binary: false,
+        }
     }
 
     #[test]
@@ -163,7 +189,7 @@ mod tests {
     #[test]
     fn bins_are_half_open_and_end_at_last_spike() {
         let t = trains(vec![(vec![0.0, 0.019, 0.02, 0.06], vec![]), (vec![], vec![])]);
-    // 0.0 and 0.019 in bin 0, 0.02 on the edge of bin 1, 0.06 on the edge of bin 3.
+        // 0.0 and 0.019 in bin 0, 0.02 on the edge of bin 1, 0.06 on the edge of bin 3.
         let (r, rep) = bin_trains(&t, &params(20.0)).unwrap();
         assert_eq!(r.n_bins(), 4);
         assert_eq!(r.n_neurons(), 2);
@@ -192,7 +218,12 @@ mod tests {
     #[test]
     fn explicit_range_counts_and_binary() {
         let t = trains(vec![(vec![0.001, 0.002, 0.003, 0.5], vec![])]);
-        let p = BinParams { bin_width_ms: 10.0, t_start_s: Some(0.0), t_stop_s: Some(0.1), binary: false };
+        let p = BinParams {
+            bin_width_ms: 10.0,
+            t_start_s: Some(0.0),
+            t_stop_s: Some(0.1),
+            binary: false,
+        };
         let (r, rep) = bin_trains(&t, &p).unwrap();
         assert_eq!(r.n_bins(), 10);
         assert_eq!(r.get(0, 0), 3);
@@ -212,6 +243,18 @@ mod tests {
         let many = trains(vec![((0..300).map(|i| i as f64 * 1e-5).collect(), vec![])]);
         let e = bin_trains(&many, &params(20.0)).unwrap_err().to_string();
         assert!(e.contains("300 spikes in bin 0"), "{e}");
-        assert_eq!(bin_trains(&many, &BinParams { binary: true, ..params(20.0) }).unwrap().0.get(0, 0), 1);
+        assert_eq!(
+            bin_trains(
+                &many,
+                &BinParams {
+                    binary: true,
+                    ..params(20.0)
+                }
+            )
+            .unwrap()
+            .0
+            .get(0, 0),
+            1
+        );
     }
 }

@@ -111,9 +111,15 @@ pub type Result<T, E = DataError> = std::result::Result<T, E>;
 
 impl DataError {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        DataError::Io { path: path.into(), source }
+        DataError::Io {
+            path: path.into(),
+            source,
+        }
     }
     pub(crate) fn param(name: &'static str, detail: impl Into<String>) -> Self {
-        DataError::Parameter { name, detail: detail.into() }
+        DataError::Parameter {
+            name,
+            detail: detail.into(),
+        }
     }
 }

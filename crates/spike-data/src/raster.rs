@@ -17,15 +17,26 @@ pub struct DataOrigin {
 impl DataOrigin {
     /// Origin of data read from `path`, variable or dataset `name`.
     pub fn new(path: &Path, name: &str) -> Self {
-        DataOrigin { path: path.to_path_buf(), name: name.to_string() }
+        DataOrigin {
+            path: path.to_path_buf(),
+            name: name.to_string(),
+        }
     }
 
     pub(crate) fn values_error(&self, detail: String) -> DataError {
-        DataError::Values { path: self.path.clone(), name: self.name.clone(), detail }
+        DataError::Values {
+            path: self.path.clone(),
+            name: self.name.clone(),
+            detail,
+        }
     }
 
     pub(crate) fn shape_error(&self, detail: String) -> DataError {
-        DataError::Shape { path: self.path.clone(), name: self.name.clone(), detail }
+        DataError::Shape {
+            path: self.path.clone(),
+            name: self.name.clone(),
+            detail,
+        }
     }
 }
 
@@ -66,7 +77,15 @@ impl SpikeRaster {
                 counts.len()
             )));
         }
-        Ok(SpikeRaster { counts, n_bins, n_neurons, bin_width_ms: None, t_start_s: None, unit_ids: None, origin })
+        Ok(SpikeRaster {
+            counts,
+            n_bins,
+            n_neurons,
+            bin_width_ms: None,
+            t_start_s: None,
+            unit_ids: None,
+            origin,
+        })
     }
 
     /// Number of time bins (rows).
@@ -98,11 +117,9 @@ impl SpikeRaster {
     /// Attach unit identifiers (one per neuron).
     pub fn set_unit_ids(&mut self, ids: Vec<i64>) -> Result<()> {
         if ids.len() != self.n_neurons {
-            return Err(self.origin.shape_error(format!(
-                "{} unit ids for {} neurons",
-                ids.len(),
-                self.n_neurons
-            )));
+            return Err(self
+                .origin
+                .shape_error(format!("{} unit ids for {} neurons", ids.len(), self.n_neurons)));
         }
         self.unit_ids = Some(ids);
         Ok(())

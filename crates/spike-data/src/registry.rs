@@ -55,7 +55,8 @@ pub const DATA_DIR_ENV: &str = "SPIKEGAN_DATA";
 impl Registry {
     /// The registry compiled into this build.
     pub fn builtin() -> Self {
-        toml::from_str(include_str!("../../../datasets/registry.toml")).expect("datasets/registry.toml is valid (tested)")
+        toml::from_str(include_str!("../../../datasets/registry.toml"))
+            .expect("datasets/registry.toml is valid (tested)")
     }
 
     /// The data set called `name`; the error lists the known names.
@@ -68,7 +69,9 @@ impl Registry {
 
     /// The registered file with this sha256, with its data set.
     pub fn find_by_sha256(&self, sha256: &str) -> Option<(&RegistryDataset, &RegistryFile)> {
-        self.datasets.iter().find_map(|d| d.files.iter().find(|f| f.sha256 == sha256).map(|f| (d, f)))
+        self.datasets
+            .iter()
+            .find_map(|d| d.files.iter().find(|f| f.sha256 == sha256).map(|f| (d, f)))
     }
 }
 
@@ -80,7 +83,10 @@ pub fn data_dir(explicit: Option<&Path>) -> PathBuf {
     if let Some(p) = std::env::var_os(DATA_DIR_ENV).filter(|p| !p.is_empty()) {
         return PathBuf::from(p);
     }
-    dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("spikegan").join("datasets")
+    dirs::data_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("spikegan")
+        .join("datasets")
 }
 
 /// sha256 of a file, lowercase hex.
@@ -125,7 +131,11 @@ pub fn verify(registry: &Registry, dir: &Path, datasets: &[String]) -> Result<Ve
                 FileStatus::Missing
             } else {
                 let found = sha256_file(&path)?;
-                if found == f.sha256 { FileStatus::Ok } else { FileStatus::Mismatch { found } }
+                if found == f.sha256 {
+                    FileStatus::Ok
+                } else {
+                    FileStatus::Mismatch { found }
+                }
             };
             out.push((d.name.clone(), path, status));
         }
@@ -140,7 +150,9 @@ pub fn verify(registry: &Registry, dir: &Path, datasets: &[String]) -> Result<Ve
 pub fn locate(registry: &Registry, dir: &Path, dataset: &str, file: &str) -> Result<PathBuf> {
     let d = registry.dataset(dataset)?;
     if !d.files.iter().any(|f| f.file == file) {
-        return Err(DataError::Registry(format!("data set '{dataset}' has no file '{file}'")));
+        return Err(DataError::Registry(format!(
+            "data set '{dataset}' has no file '{file}'"
+        )));
     }
     let path = dir.join(dataset).join(file);
     if path.exists() {
@@ -226,7 +238,12 @@ mod tests {
                 assert!(f.url.starts_with("https://") && f.url.ends_with(&f.file.replace(' ', "%20")));
             }
         }
-        assert!(r.dataset("nope").unwrap_err().to_string().contains("known: retina50, negcorr16"));
+        assert!(
+            r.dataset("nope")
+                .unwrap_err()
+                .to_string()
+                .contains("known: retina50, negcorr16")
+        );
         let sha = &retina.files[1].sha256;
         assert_eq!(r.find_by_sha256(sha).unwrap().1.key, "samples_batch_all");
     }
@@ -241,6 +258,11 @@ mod tests {
         assert_eq!(out.len(), 2);
         assert_eq!(out[0].2, FileStatus::Missing);
         assert!(matches!(&out[1].2, FileStatus::Mismatch { found } if found.len() == 64));
-        assert!(locate(&r, dir.path(), "negcorr16", "k_pairwise_num_neurons_16_1.mat").unwrap_err().to_string().contains("spikegan data fetch negcorr16"));
+        assert!(
+            locate(&r, dir.path(), "negcorr16", "k_pairwise_num_neurons_16_1.mat")
+                .unwrap_err()
+                .to_string()
+                .contains("spikegan data fetch negcorr16")
+        );
     }
 }

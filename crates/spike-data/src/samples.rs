@@ -57,7 +57,11 @@ impl WindowSpec {
 
     /// Number of windows that fit in `n_bins` bins: `(n_bins - bins) / stride + 1`, 0 when none fits.
     pub fn count(&self, n_bins: usize) -> usize {
-        if self.bins == 0 || self.stride == 0 || n_bins < self.bins { 0 } else { (n_bins - self.bins) / self.stride + 1 }
+        if self.bins == 0 || self.stride == 0 || n_bins < self.bins {
+            0
+        } else {
+            (n_bins - self.bins) / self.stride + 1
+        }
     }
 }
 
@@ -92,7 +96,14 @@ impl SampleSet<'static> {
                 values[i]
             )));
         }
-        Ok(SampleSet { storage: SampleStorage::Owned(values), n_samples, n_neurons, n_bins, bin_width_ms: None, origin })
+        Ok(SampleSet {
+            storage: SampleStorage::Owned(values),
+            n_samples,
+            n_neurons,
+            n_bins,
+            bin_width_ms: None,
+            origin,
+        })
     }
 }
 
@@ -115,7 +126,11 @@ impl<'a> SampleSet<'a> {
         }
         raster.ensure_binary()?;
         Ok(SampleSet {
-            storage: SampleStorage::Windows { raster, first_bin: 0, stride: spec.stride },
+            storage: SampleStorage::Windows {
+                raster,
+                first_bin: 0,
+                stride: spec.stride,
+            },
             n_samples: spec.count(raster.n_bins()),
             n_neurons: raster.n_neurons(),
             n_bins: spec.bins,
@@ -149,9 +164,11 @@ impl<'a> SampleSet<'a> {
     pub fn get(&self, sample: usize, neuron: usize, bin: usize) -> u8 {
         match &self.storage {
             SampleStorage::Owned(v) => v[(sample * self.n_neurons + neuron) * self.n_bins + bin],
-            SampleStorage::Windows { raster, first_bin, stride } => {
-                raster.get(first_bin + sample * stride + bin, neuron)
-            }
+            SampleStorage::Windows {
+                raster,
+                first_bin,
+                stride,
+            } => raster.get(first_bin + sample * stride + bin, neuron),
         }
     }
 
@@ -226,7 +243,11 @@ impl PackedSamples {
         let (n_neurons, n_bins) = (set.n_neurons, set.n_bins);
         let (series_len, first_bin, stride) = match &set.storage {
             SampleStorage::Owned(_) => (set.n_samples * n_bins, 0, n_bins),
-            SampleStorage::Windows { raster, first_bin, stride } => (raster.n_bins(), *first_bin, *stride),
+            SampleStorage::Windows {
+                raster,
+                first_bin,
+                stride,
+            } => (raster.n_bins(), *first_bin, *stride),
         };
         let words_per_row = series_len.div_ceil(64) + 1; // one spare word so extraction never reads past the end
         let mut rows = vec![0u64; words_per_row * n_neurons];
@@ -255,7 +276,15 @@ impl PackedSamples {
                 }
             }
         }
-        PackedSamples { rows, words_per_row, first_bin, stride, n_samples: set.n_samples, n_neurons, n_bins }
+        PackedSamples {
+            rows,
+            words_per_row,
+            first_bin,
+            stride,
+            n_samples: set.n_samples,
+            n_neurons,
+            n_bins,
+        }
     }
 
     /// Number of `u64` words one sample's row needs: `ceil(T / 64)`.
@@ -273,7 +302,11 @@ impl PackedSamples {
         let words = out.len();
         for (k, o) in out.iter_mut().enumerate() {
             let lo = row[w0 + k] >> sh;
-            let hi = if sh == 0 { 0 } else { row.get(w0 + k + 1).copied().unwrap_or(0) << (64 - sh) };
+            let hi = if sh == 0 {
+                0
+            } else {
+                row.get(w0 + k + 1).copied().unwrap_or(0) << (64 - sh)
+            };
             *o = lo | hi;
         }
         let rem = self.n_bins % 64;
@@ -292,7 +325,11 @@ impl PackedSamples {
         let lo = row[w0] >> sh;
         let hi = if sh == 0 { 0 } else { row[w0 + 1] << (64 - sh) };
         let v = lo | hi;
-        if self.n_bins == 64 { v } else { v & ((1u64 << self.n_bins) - 1) }
+        if self.n_bins == 64 {
+            v
+        } else {
+            v & ((1u64 << self.n_bins) - 1)
+        }
     }
 }
 
@@ -320,7 +357,11 @@ mod tests {
     #[test]
     fn windows_view_matches_raster_and_packing() {
         let r = raster();
-        for spec in [WindowSpec::sliding(5), WindowSpec { bins: 64, stride: 3 }, WindowSpec::non_overlapping(10)] {
+        for spec in [
+            WindowSpec::sliding(5),
+            WindowSpec { bins: 64, stride: 3 },
+            WindowSpec::non_overlapping(10),
+        ] {
             let set = SampleSet::windows(&r, spec).unwrap();
             let owned = set.clone().into_owned();
             let (p1, p2) = (set.packed(), owned.packed());
@@ -365,7 +406,12 @@ mod tests {
         let nb = SpikeRaster::new(c, 70, 2).unwrap();
         let e = SampleSet::windows(&nb, WindowSpec::sliding(4)).unwrap_err().to_string();
         assert!(e.contains("1 value(s) are > 1; first at bin 4, neuron 1: 3"), "{e}");
-        let e = SampleSet::from_owned(vec![0, 2, 2, 0], 1, 2, 2, DataOrigin::default()).unwrap_err().to_string();
-        assert!(e.contains("2 value(s) are > 1; first at sample 0, neuron 0, bin 1"), "{e}");
+        let e = SampleSet::from_owned(vec![0, 2, 2, 0], 1, 2, 2, DataOrigin::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("2 value(s) are > 1; first at sample 0, neuron 0, bin 1"),
+            "{e}"
+        );
     }
 }

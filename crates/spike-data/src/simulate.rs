@@ -86,11 +86,17 @@ fn check_common(neurons: usize, bins: usize, samples: usize, rate: f64, group: u
     if neurons == 0 || bins == 0 || samples == 0 {
         return Err(DataError::param("--neurons/--bins/--samples", "must all be at least 1"));
     }
-    if group == 0 || neurons % group != 0 {
-        return Err(DataError::param("--group", format!("group size {group} must divide the number of neurons {neurons}")));
+    if group == 0 || !neurons.is_multiple_of(group) {
+        return Err(DataError::param(
+            "--group",
+            format!("group size {group} must divide the number of neurons {neurons}"),
+        ));
     }
     if !(0.0..=1.0).contains(&rate) {
-        return Err(DataError::param("--rate", format!("{rate} is not a probability per bin")));
+        return Err(DataError::param(
+            "--rate",
+            format!("{rate} is not a probability per bin"),
+        ));
     }
     Ok(())
 }
@@ -157,7 +163,13 @@ pub fn hard_refractory(train: &mut [u8], p: f64, g: usize, rng: &mut impl Rng) {
 }
 
 /// Draw the permutation and assemble permuted `[n, N, T]` samples from unpermuted ones.
-fn permuted(raw: Vec<u8>, n: usize, neurons: usize, bins: usize, rng: &mut impl Rng) -> Result<(SampleSet<'static>, Vec<usize>)> {
+fn permuted(
+    raw: Vec<u8>,
+    n: usize,
+    neurons: usize,
+    bins: usize,
+    rng: &mut impl Rng,
+) -> Result<(SampleSet<'static>, Vec<usize>)> {
     let mut permutation: Vec<usize> = (0..neurons).collect();
     permutation.shuffle(rng);
     let mut out = vec![0u8; raw.len()];
@@ -167,7 +179,16 @@ fn permuted(raw: Vec<u8>, n: usize, neurons: usize, bins: usize, rng: &mut impl 
             out[(s * neurons + k) * bins..][..bins].copy_from_slice(&raw[from..from + bins]);
         }
     }
-    let set = SampleSet::from_owned(out, n, neurons, bins, DataOrigin { path: "simulated".into(), name: "samples".into() })?;
+    let set = SampleSet::from_owned(
+        out,
+        n,
+        neurons,
+        bins,
+        DataOrigin {
+            path: "simulated".into(),
+            name: "samples".into(),
+        },
+    )?;
     Ok((set, permutation))
 }
 
@@ -175,14 +196,19 @@ fn permuted(raw: Vec<u8>, n: usize, neurons: usize, bins: usize, rng: &mut impl 
 pub fn simulate_uniform(p: &UniformParams, seed: u64) -> Result<Simulation> {
     check_common(p.neurons, p.bins, p.samples, p.rate, p.group)?;
     if !(0.0..=2.0 / 3.0).contains(&p.corr) {
-        return Err(DataError::param("--corr", format!("{} must be in [0, 2/3] so that every group's value stays <= 1", p.corr)));
+        return Err(DataError::param(
+            "--corr",
+            format!("{} must be in [0, 2/3] so that every group's value stays <= 1", p.corr),
+        ));
     }
-    if !(p.refractory >= 0.0) {
+    if p.refractory.is_nan() || p.refractory < 0.0 {
         return Err(DataError::param("--refractory", "must be >= 0"));
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let n_groups = p.neurons / p.group;
-    let group_rates: Vec<f64> = (0..n_groups).map(|_| (p.rate * rng.random_range(0.5..1.5)).min(1.0)).collect();
+    let group_rates: Vec<f64> = (0..n_groups)
+        .map(|_| (p.rate * rng.random_range(0.5..1.5)).min(1.0))
+        .collect();
     let group_corrs: Vec<f64> = (0..n_groups).map(|_| p.corr * rng.random_range(0.5..1.5)).collect();
     let (n, t) = (p.samples, p.bins);
     let mut raw = vec![0u8; n * p.neurons * t];
@@ -216,17 +242,33 @@ pub fn simulate_uniform(p: &UniformParams, seed: u64) -> Result<Simulation> {
 }
 
 fn check_packets(p: &PacketParams, groups_tile: bool) -> Result<()> {
-    check_common(p.neurons, p.bins, p.samples, p.rate, if groups_tile { p.group } else { 1 })?;
+    check_common(
+        p.neurons,
+        p.bins,
+        p.samples,
+        p.rate,
+        if groups_tile { p.group } else { 1 },
+    )?;
     if p.group == 0 || p.group > p.neurons {
-        return Err(DataError::param("--group", format!("group size {} must be in 1..={}", p.group, p.neurons)));
+        return Err(DataError::param(
+            "--group",
+            format!("group size {} must be in 1..={}", p.group, p.neurons),
+        ));
     }
     if p.bins <= p.group {
-        return Err(DataError::param("--bins", format!("{} bins leave no room for packets of {} bins", p.bins, p.group)));
+        return Err(DataError::param(
+            "--bins",
+            format!("{} bins leave no room for packets of {} bins", p.bins, p.group),
+        ));
     }
     if !(0.0..=1.0).contains(&p.packet_prob) {
-        return Err(DataError::param("--packet-prob", format!("{} is not a probability", p.packet_prob)));
+        return Err(DataError::param(
+            "--packet-prob",
+            format!("{} is not a probability", p.packet_prob),
+        ));
     }
-    if !(p.noise >= 0.0 && p.noise.is_finite()) || !(p.refractory >= 0.0) {
+    let non_negative = |x: f64| x.is_finite() && x >= 0.0;
+    if !non_negative(p.noise) || !non_negative(p.refractory) {
         return Err(DataError::param("--noise/--refractory", "must be finite and >= 0"));
     }
     Ok(())
@@ -246,7 +288,11 @@ fn add_packet(sample: &mut [u8], t: usize, neurons: &[usize], onset: usize, nois
     let g = neurons.len() as i64;
     let normal = Normal::new(0.0, 1.0).expect("unit normal");
     for (m, &n) in neurons.iter().enumerate() {
-        let jitter = if noise > 0.0 { (normal.sample(rng) * noise).round() as i64 } else { 0 };
+        let jitter = if noise > 0.0 {
+            (normal.sample(rng) * noise).round() as i64
+        } else {
+            0
+        };
         let dt = (m as i64 + jitter).clamp(0, g - 1) as usize;
         sample[n * t + onset + dt] = 1;
     }
@@ -256,7 +302,9 @@ fn add_packet(sample: &mut [u8], t: usize, neurons: &[usize], onset: usize, nois
 pub fn simulate_packets(p: &PacketParams, seed: u64) -> Result<Simulation> {
     check_packets(p, true)?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let rates: Vec<f64> = (0..p.neurons).map(|_| (p.rate * rng.random_range(0.5..1.5)).min(1.0)).collect();
+    let rates: Vec<f64> = (0..p.neurons)
+        .map(|_| (p.rate * rng.random_range(0.5..1.5)).min(1.0))
+        .collect();
     let (n, t, g) = (p.samples, p.bins, p.group);
     let mut raw = vec![0u8; n * p.neurons * t];
     let mut onsets = vec![0u8; t];
@@ -273,7 +321,14 @@ pub fn simulate_packets(p: &PacketParams, seed: u64) -> Result<Simulation> {
         }
     }
     let (samples, permutation) = permuted(raw, n, p.neurons, t, &mut rng)?;
-    Ok(Simulation { samples, permutation, rates, groups: (0..p.neurons).map(|i| i / g).collect(), group_corrs: vec![], stimulus: None })
+    Ok(Simulation {
+        samples,
+        permutation,
+        rates,
+        groups: (0..p.neurons).map(|i| i / g).collect(),
+        group_corrs: vec![],
+        stimulus: None,
+    })
 }
 
 /// Simulate two-mode packets: one packet per sample at a uniform onset in `[0, T - g)`, mode 1
@@ -282,7 +337,9 @@ pub fn simulate_packets(p: &PacketParams, seed: u64) -> Result<Simulation> {
 pub fn simulate_two_mode_packets(p: &PacketParams, seed: u64) -> Result<Simulation> {
     check_packets(p, false)?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let rates: Vec<f64> = (0..p.neurons).map(|_| (p.rate * rng.random_range(0.5..1.5)).min(1.0)).collect();
+    let rates: Vec<f64> = (0..p.neurons)
+        .map(|_| (p.rate * rng.random_range(0.5..1.5)).min(1.0))
+        .collect();
     let (n, t, g) = (p.samples, p.bins, p.group);
     let mut raw = vec![0u8; n * p.neurons * t];
     let mut stimulus = Vec::with_capacity(n);
@@ -292,7 +349,14 @@ pub fn simulate_two_mode_packets(p: &PacketParams, seed: u64) -> Result<Simulati
         background(sample, &rates, t, p.refractory, &mut rng);
         let onset = rng.random_range(0..t - g);
         let second = rng.random::<f64>() < 0.5;
-        add_packet(sample, t, if second { &mode2 } else { &mode1 }, onset, p.noise, &mut rng);
+        add_packet(
+            sample,
+            t,
+            if second { &mode2 } else { &mode1 },
+            onset,
+            p.noise,
+            &mut rng,
+        );
         stimulus.push(if second { 2 } else { 1 });
     }
     let (samples, permutation) = permuted(raw, n, p.neurons, t, &mut rng)?;
@@ -311,7 +375,15 @@ mod tests {
     use super::*;
 
     fn uniform(refractory: f64) -> UniformParams {
-        UniformParams { neurons: 16, bins: 128, samples: 512, rate: 0.25, corr: 0.3, group: 2, refractory }
+        UniformParams {
+            neurons: 16,
+            bins: 128,
+            samples: 512,
+            rate: 0.25,
+            corr: 0.3,
+            group: 2,
+            refractory,
+        }
     }
 
     /// Pearson correlation of two neurons' concatenated series.
@@ -333,23 +405,39 @@ mod tests {
     #[test]
     fn uniform_groups_are_correlated_and_deterministic() {
         let sim = simulate_uniform(&uniform(2.0), 1).unwrap();
-        assert_eq!(sim.samples.to_owned_values(), simulate_uniform(&uniform(2.0), 1).unwrap().samples.to_owned_values());
-        assert_ne!(sim.samples.to_owned_values(), simulate_uniform(&uniform(2.0), 2).unwrap().samples.to_owned_values());
-        let pos: Vec<usize> = (0..16).map(|orig| sim.permutation.iter().position(|&p| p == orig).unwrap()).collect();
+        assert_eq!(
+            sim.samples.to_owned_values(),
+            simulate_uniform(&uniform(2.0), 1).unwrap().samples.to_owned_values()
+        );
+        assert_ne!(
+            sim.samples.to_owned_values(),
+            simulate_uniform(&uniform(2.0), 2).unwrap().samples.to_owned_values()
+        );
+        let pos: Vec<usize> = (0..16)
+            .map(|orig| sim.permutation.iter().position(|&p| p == orig).unwrap())
+            .collect();
         let mut within = vec![];
         let mut between = vec![];
         for a in 0..16 {
             for b in a + 1..16 {
                 let c = corr(&sim.samples, pos[a], pos[b]);
-                if a / 2 == b / 2 { within.push(c) } else { between.push(c) }
+                if a / 2 == b / 2 {
+                    within.push(c)
+                } else {
+                    between.push(c)
+                }
             }
         }
         let min_within = within.iter().cloned().fold(f64::INFINITY, f64::min);
         let max_between = between.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
         assert!(min_within > 0.05, "within-group correlations {within:?}");
-        assert!(min_within > max_between + 0.03, "within {min_within} vs between {max_between}");
+        assert!(
+            min_within > max_between + 0.03,
+            "within {min_within} vs between {max_between}"
+        );
         // The refractory period thins the trains below the nominal rate but keeps them active.
-        let mean: f64 = sim.samples.to_owned_values().iter().map(|&x| f64::from(x)).sum::<f64>() / (512.0 * 16.0 * 128.0);
+        let mean: f64 =
+            sim.samples.to_owned_values().iter().map(|&x| f64::from(x)).sum::<f64>() / (512.0 * 16.0 * 128.0);
         assert!(mean > 0.05 && mean < 0.25, "mean rate {mean}");
     }
 
@@ -363,7 +451,10 @@ mod tests {
             soft_refractory(&mut train, 0.4, 2.0, &mut rng);
             short_after += train.windows(2).filter(|w| w[0] == 1 && w[1] == 1).count();
         }
-        assert!(short_after * 20 < short_before, "adjacent spikes {short_before} -> {short_after}");
+        assert!(
+            short_after * 20 < short_before,
+            "adjacent spikes {short_before} -> {short_after}"
+        );
     }
 
     #[test]
@@ -380,16 +471,31 @@ mod tests {
 
     #[test]
     fn packets_sweep_their_group_in_order() {
-        let p = PacketParams { neurons: 16, bins: 64, samples: 64, rate: 0.0, packet_prob: 0.1, group: 8, refractory: 2.0, noise: 0.0 };
+        let p = PacketParams {
+            neurons: 16,
+            bins: 64,
+            samples: 64,
+            rate: 0.0,
+            packet_prob: 0.1,
+            group: 8,
+            refractory: 2.0,
+            noise: 0.0,
+        };
         let sim = simulate_packets(&p, 5).unwrap();
-        let pos: Vec<usize> = (0..16).map(|o| sim.permutation.iter().position(|&q| q == o).unwrap()).collect();
+        let pos: Vec<usize> = (0..16)
+            .map(|o| sim.permutation.iter().position(|&q| q == o).unwrap())
+            .collect();
         let mut packets = 0;
         for s in 0..64 {
             for k in 0..2 {
                 // With no background and no jitter, member m of group k spikes exactly m bins after each onset.
-                let first = &(0..64).filter(|&t| sim.samples.get(s, pos[k * 8], t) == 1).collect::<Vec<_>>();
+                let first = &(0..64)
+                    .filter(|&t| sim.samples.get(s, pos[k * 8], t) == 1)
+                    .collect::<Vec<_>>();
                 for m in 0..8 {
-                    let row: Vec<usize> = (0..64).filter(|&t| sim.samples.get(s, pos[k * 8 + m], t) == 1).collect();
+                    let row: Vec<usize> = (0..64)
+                        .filter(|&t| sim.samples.get(s, pos[k * 8 + m], t) == 1)
+                        .collect();
                     let shifted: Vec<usize> = first.iter().map(|t| t + m).collect();
                     assert_eq!(row, shifted, "sample {s} group {k} member {m}");
                 }
@@ -402,17 +508,32 @@ mod tests {
 
     #[test]
     fn two_mode_packets_label_their_mode() {
-        let p = PacketParams { neurons: 32, bins: 32, samples: 200, rate: 0.0, packet_prob: 1.0, group: 18, refractory: 2.0, noise: 0.0 };
+        let p = PacketParams {
+            neurons: 32,
+            bins: 32,
+            samples: 200,
+            rate: 0.0,
+            packet_prob: 1.0,
+            group: 18,
+            refractory: 2.0,
+            noise: 0.0,
+        };
         let sim = simulate_two_mode_packets(&p, 9).unwrap();
         let stim = sim.stimulus.clone().unwrap();
         assert!(stim.iter().filter(|&&s| s == 1).count() > 60 && stim.iter().filter(|&&s| s == 2).count() > 60);
-        let pos: Vec<usize> = (0..32).map(|o| sim.permutation.iter().position(|&q| q == o).unwrap()).collect();
+        let pos: Vec<usize> = (0..32)
+            .map(|o| sim.permutation.iter().position(|&q| q == o).unwrap())
+            .collect();
         for (s, &label) in stim.iter().enumerate() {
             let lead = if label == 1 { 0 } else { 31 };
             let next = if label == 1 { 1 } else { 30 };
-            let t0 = (0..32).find(|&t| sim.samples.get(s, pos[lead], t) == 1).expect("packet start");
+            let t0 = (0..32)
+                .find(|&t| sim.samples.get(s, pos[lead], t) == 1)
+                .expect("packet start");
             assert_eq!(sim.samples.get(s, pos[next], t0 + 1), 1);
-            let spikes: usize = (0..32).map(|n| (0..32).map(|t| usize::from(sim.samples.get(s, n, t))).sum::<usize>()).sum();
+            let spikes: usize = (0..32)
+                .map(|n| (0..32).map(|t| usize::from(sim.samples.get(s, n, t))).sum::<usize>())
+                .sum();
             assert_eq!(spikes, 18);
         }
     }
@@ -425,7 +546,16 @@ mod tests {
         let mut p = uniform(2.0);
         p.rate = 1.5;
         assert!(simulate_uniform(&p, 0).is_err());
-        let q = PacketParams { neurons: 8, bins: 8, samples: 1, rate: 0.1, packet_prob: 0.1, group: 8, refractory: 2.0, noise: 0.0 };
+        let q = PacketParams {
+            neurons: 8,
+            bins: 8,
+            samples: 1,
+            rate: 0.1,
+            packet_prob: 0.1,
+            group: 8,
+            refractory: 2.0,
+            noise: 0.0,
+        };
         assert!(simulate_packets(&q, 0).unwrap_err().to_string().contains("--bins"));
     }
 }

@@ -46,7 +46,11 @@ impl SpikeTrains {
                     u.spike_times_s[i]
                 )));
             }
-            if let Some((a, b)) = u.obs_intervals_s.iter().find(|(a, b)| !(a.is_finite() && b.is_finite() && a <= b)) {
+            if let Some((a, b)) = u
+                .obs_intervals_s
+                .iter()
+                .find(|(a, b)| !(a.is_finite() && b.is_finite() && a <= b))
+            {
                 return Err(origin.values_error(format!("unit {}: invalid observation interval [{a}, {b}]", u.id)));
             }
         }
@@ -67,10 +71,9 @@ impl SpikeTrains {
                 Some(u) => out.push(u.clone()),
                 None => {
                     let present: Vec<String> = self.units.iter().map(|u| u.id.to_string()).collect();
-                    return Err(self.origin.values_error(format!(
-                        "no unit with id {id} (ids present: {})",
-                        present.join(", ")
-                    )));
+                    return Err(self
+                        .origin
+                        .values_error(format!("no unit with id {id} (ids present: {})", present.join(", "))));
                 }
             }
         }
@@ -84,18 +87,32 @@ impl SpikeTrains {
 
     /// Earliest observation-interval start, if any unit has intervals.
     pub fn obs_start_s(&self) -> Option<f64> {
-        self.units.iter().flat_map(|u| u.obs_intervals_s.iter().map(|i| i.0)).reduce(f64::min)
+        self.units
+            .iter()
+            .flat_map(|u| u.obs_intervals_s.iter().map(|i| i.0))
+            .reduce(f64::min)
     }
 
     /// Latest observation-interval end, if any unit has intervals.
     pub fn obs_stop_s(&self) -> Option<f64> {
-        self.units.iter().flat_map(|u| u.obs_intervals_s.iter().map(|i| i.1)).reduce(f64::max)
+        self.units
+            .iter()
+            .flat_map(|u| u.obs_intervals_s.iter().map(|i| i.1))
+            .reduce(f64::max)
     }
 
     /// First and last spike time over all units, if there is any spike.
     pub fn spike_span_s(&self) -> Option<(f64, f64)> {
-        let first = self.units.iter().filter_map(|u| u.spike_times_s.first().copied()).reduce(f64::min)?;
-        let last = self.units.iter().filter_map(|u| u.spike_times_s.last().copied()).reduce(f64::max)?;
+        let first = self
+            .units
+            .iter()
+            .filter_map(|u| u.spike_times_s.first().copied())
+            .reduce(f64::min)?;
+        let last = self
+            .units
+            .iter()
+            .filter_map(|u| u.spike_times_s.last().copied())
+            .reduce(f64::max)?;
         Some((first, last))
     }
 }

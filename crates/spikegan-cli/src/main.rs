@@ -1,1 +1,70 @@
-fn main() {}
+//! `spikegan`: generate realistic neural population spike patterns and measure how realistic they are.
+//!
+//! This binary only parses arguments, calls the library crates and prints; see docs/architecture.md.
+
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Generate realistic neural population spike patterns and measure how realistic they are.
+#[derive(Parser, Debug)]
+#[command(name = "spikegan", version, about, long_about = None)]
+struct Cli {
+    /// More log output (-v: debug, -vv: trace); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Inspect, bin, window, convert, list, verify and fetch spike data.
+    #[command(subcommand)]
+    Data(commands::data::DataCommand),
+    /// Simulate the paper's synthetic data sets.
+    #[command(subcommand)]
+    Simulate(commands::simulate::SimulateCommand),
+}
+
+/// What a command reports besides errors: success, or a check that did not pass (exit code 1).
+pub enum Outcome {
+    /// Everything asked for was done and every check passed.
+    Success,
+    /// The command ran but a check it performs failed.
+    CheckFailed,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    let result = match cli.command {
+        Command::Data(c) => commands::data::run(c),
+        Command::Simulate(c) => commands::simulate::run(c),
+    };
+    match result {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::CheckFailed) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "info",
+        1 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}

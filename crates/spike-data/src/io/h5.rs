@@ -8,13 +8,17 @@ use std::path::Path;
 use hdf5::types::{FixedAscii, FixedUnicode, IntSize, TypeDescriptor, VarLenAscii, VarLenUnicode};
 use hdf5::{Dataset, File, Group, Location};
 
-use super::{corrupt, Format, Matrix, ReadOptions, SpikeData, Values};
+use super::{Format, Matrix, ReadOptions, SpikeData, Values, corrupt};
 use crate::error::{DataError, Result};
 use crate::raster::{DataOrigin, SpikeRaster};
 use crate::trains::{SpikeTrains, UnitTrain};
 
 fn h5err(path: &Path, name: &str, e: hdf5::Error) -> DataError {
-    DataError::Hdf5 { path: path.into(), name: name.into(), detail: e.to_string() }
+    DataError::Hdf5 {
+        path: path.into(),
+        name: name.into(),
+        detail: e.to_string(),
+    }
 }
 
 fn open(path: &Path) -> Result<File> {
@@ -33,7 +37,9 @@ fn string_attr(loc: &Location, name: &str) -> Option<String> {
     if let Ok(s) = attr.read_scalar::<FixedAscii<1024>>() {
         return Some(s.as_str().to_string());
     }
-    attr.read_scalar::<FixedUnicode<1024>>().ok().map(|s| s.as_str().to_string())
+    attr.read_scalar::<FixedUnicode<1024>>()
+        .ok()
+        .map(|s| s.as_str().to_string())
 }
 
 pub(super) fn is_nwb(path: &Path) -> Result<bool> {
@@ -91,7 +97,11 @@ fn choose_dataset(path: &Path, file: &File, key: Option<&str>, preferred: &[&str
         return if file.dataset(k).is_ok() {
             Ok(k.to_string())
         } else {
-            Err(DataError::MissingVariable { path: path.into(), name: k.into(), present })
+            Err(DataError::MissingVariable {
+                path: path.into(),
+                name: k.into(),
+                present,
+            })
         };
     }
     if let Some(p) = preferred.iter().find(|p| present.iter().any(|n| n == *p)) {
@@ -99,19 +109,33 @@ fn choose_dataset(path: &Path, file: &File, key: Option<&str>, preferred: &[&str
     }
     match present.as_slice() {
         [one] => Ok(one.clone()),
-        [] => Err(corrupt(path, "HDF5", "no dataset at the root; give its path with --key")),
-        _ => Err(DataError::AmbiguousVariable { path: path.into(), present }),
+        [] => Err(corrupt(
+            path,
+            "HDF5",
+            "no dataset at the root; give its path with --key",
+        )),
+        _ => Err(DataError::AmbiguousVariable {
+            path: path.into(),
+            present,
+        }),
     }
 }
 
 fn read_matrix(path: &Path, name: &str, ds: &Dataset) -> Result<Matrix> {
     let dims = ds.shape();
-    let descriptor = ds.dtype().and_then(|t| t.to_descriptor()).map_err(|e| h5err(path, name, e))?;
+    let descriptor = ds
+        .dtype()
+        .and_then(|t| t.to_descriptor())
+        .map_err(|e| h5err(path, name, e))?;
     let values = match descriptor {
         TypeDescriptor::Unsigned(IntSize::U1) => Values::U8(ds.read_raw::<u8>().map_err(|e| h5err(path, name, e))?),
-        TypeDescriptor::Boolean => {
-            Values::U8(ds.read_raw::<bool>().map_err(|e| h5err(path, name, e))?.into_iter().map(u8::from).collect())
-        }
+        TypeDescriptor::Boolean => Values::U8(
+            ds.read_raw::<bool>()
+                .map_err(|e| h5err(path, name, e))?
+                .into_iter()
+                .map(u8::from)
+                .collect(),
+        ),
         TypeDescriptor::Integer(_) | TypeDescriptor::Unsigned(_) | TypeDescriptor::Float(_) => {
             Values::F64(ds.read_raw::<f64>().map_err(|e| h5err(path, name, e))?)
         }
@@ -123,7 +147,11 @@ fn read_matrix(path: &Path, name: &str, ds: &Dataset) -> Result<Matrix> {
             });
         }
     };
-    Ok(Matrix { dims, values, column_major: false })
+    Ok(Matrix {
+        dims,
+        values,
+        column_major: false,
+    })
 }
 
 fn find_units_tables(group: &Group, depth: usize, out: &mut Vec<String>) {
@@ -149,7 +177,11 @@ fn read_ints(path: &Path, group: &Group, name: &str) -> Result<Option<Vec<i64>>>
 
 /// Split a ragged column by its NWB index (cumulative end offsets).
 fn ragged<T: Clone>(path: &Path, table: &str, column: &str, values: &[T], index: &[i64]) -> Result<Vec<Vec<T>>> {
-    let err = |detail: String| DataError::Values { path: path.into(), name: format!("{table}/{column}_index"), detail };
+    let err = |detail: String| DataError::Values {
+        path: path.into(),
+        name: format!("{table}/{column}_index"),
+        detail,
+    };
     let mut out = Vec::with_capacity(index.len());
     let mut start = 0usize;
     for (u, &end) in index.iter().enumerate() {
@@ -158,13 +190,19 @@ fn ragged<T: Clone>(path: &Path, table: &str, column: &str, values: &[T], index:
         }
         let end = end as usize;
         if end > values.len() {
-            return Err(err(format!("row {u} ends at {end}, past the end of {column} ({} values)", values.len())));
+            return Err(err(format!(
+                "row {u} ends at {end}, past the end of {column} ({} values)",
+                values.len()
+            )));
         }
         out.push(values[start..end].to_vec());
         start = end;
     }
     if start != values.len() {
-        return Err(err(format!("the index ends at {start} but {column} has {} values", values.len())));
+        return Err(err(format!(
+            "the index ends at {start} but {column} has {} values",
+            values.len()
+        )));
     }
     Ok(out)
 }
@@ -176,17 +214,32 @@ fn read_nwb(path: &Path, file: &File, options: &ReadOptions) -> Result<(String, 
             let mut found = Vec::new();
             find_units_tables(file, 6, &mut found);
             match found.as_slice() {
-                [] => return Err(corrupt(path, "NWB", "no Units table (neurodata_type 'Units') in the file")),
+                [] => {
+                    return Err(corrupt(
+                        path,
+                        "NWB",
+                        "no Units table (neurodata_type 'Units') in the file",
+                    ));
+                }
                 [one] => one.clone(),
                 many if many.iter().any(|p| p == "/units") => "/units".to_string(),
-                many => return Err(DataError::AmbiguousVariable { path: path.into(), present: many.to_vec() }),
+                many => {
+                    return Err(DataError::AmbiguousVariable {
+                        path: path.into(),
+                        present: many.to_vec(),
+                    });
+                }
             }
         }
     };
     let group = file.group(&table).map_err(|_| {
         let mut present = Vec::new();
         find_units_tables(file, 6, &mut present);
-        DataError::MissingVariable { path: path.into(), name: table.clone(), present }
+        DataError::MissingVariable {
+            path: path.into(),
+            name: table.clone(),
+            present,
+        }
     })?;
     let missing = |col: &str| DataError::Shape {
         path: path.into(),
@@ -211,13 +264,20 @@ fn read_nwb(path: &Path, file: &File, options: &ReadOptions) -> Result<(String, 
         }
         None => (0..per_unit.len() as i64).collect(),
     };
-    let obs = match (group.link_exists("obs_intervals"), read_ints(path, &group, "obs_intervals_index")?) {
+    let obs = match (
+        group.link_exists("obs_intervals"),
+        read_ints(path, &group, "obs_intervals_index")?,
+    ) {
         (true, Some(obs_index)) => {
             let name = format!("{table}/obs_intervals");
             let ds = group.dataset("obs_intervals").map_err(|e| h5err(path, &name, e))?;
             let flat = ds.read_raw::<f64>().map_err(|e| h5err(path, &name, e))?;
             if ds.shape().len() != 2 || ds.shape()[1] != 2 {
-                return Err(DataError::Shape { path: path.into(), name, detail: format!("shape {:?}, expected [n, 2]", ds.shape()) });
+                return Err(DataError::Shape {
+                    path: path.into(),
+                    name,
+                    detail: format!("shape {:?}, expected [n, 2]", ds.shape()),
+                });
             }
             let pairs: Vec<(f64, f64)> = flat.chunks_exact(2).map(|p| (p[0], p[1])).collect();
             let per = ragged(path, &table, "obs_intervals", &pairs, &obs_index)?;
@@ -236,7 +296,11 @@ fn read_nwb(path: &Path, file: &File, options: &ReadOptions) -> Result<(String, 
         .into_iter()
         .zip(ids)
         .zip(obs)
-        .map(|((spike_times_s, id), obs_intervals_s)| UnitTrain { id, spike_times_s, obs_intervals_s })
+        .map(|((spike_times_s, id), obs_intervals_s)| UnitTrain {
+            id,
+            spike_times_s,
+            obs_intervals_s,
+        })
         .collect();
     let mut trains = SpikeTrains::new(units, DataOrigin::new(path, &table))?;
     if let Some(ids) = &options.units {
@@ -267,7 +331,13 @@ fn write_f64_attr(path: &Path, ds: &Dataset, name: &str, v: f64) -> Result<()> {
 
 pub(super) fn write_raster(path: &Path, raster: &SpikeRaster) -> Result<()> {
     let file = File::create(path).map_err(|e| h5err(path, "/", e))?;
-    let ds = write_u8_dataset(path, &file, "raster", &[raster.n_bins(), raster.n_neurons()], raster.counts())?;
+    let ds = write_u8_dataset(
+        path,
+        &file,
+        "raster",
+        &[raster.n_bins(), raster.n_neurons()],
+        raster.counts(),
+    )?;
     if let Some(w) = raster.bin_width_ms {
         write_f64_attr(path, &ds, "bin_width_ms", w)?;
     }
@@ -275,7 +345,10 @@ pub(super) fn write_raster(path: &Path, raster: &SpikeRaster) -> Result<()> {
         write_f64_attr(path, &ds, "t_start_s", t)?;
     }
     if let Some(ids) = raster.unit_ids() {
-        ds.new_attr_builder().with_data(ids).create("unit_ids").map_err(|e| h5err(path, "unit_ids", e))?;
+        ds.new_attr_builder()
+            .with_data(ids)
+            .create("unit_ids")
+            .map_err(|e| h5err(path, "unit_ids", e))?;
     }
     Ok(())
 }
@@ -310,7 +383,11 @@ pub fn write_nwb_units(path: &Path, trains: &SpikeTrains) -> Result<()> {
         write_str_attr(path, &units, "neurodata_type", "Units")?;
         write_str_attr(path, &units, "namespace", "core")?;
         write_str_attr(path, &units, "description", "spike times written by spikegan-rs")?;
-        let times: Vec<f64> = trains.units().iter().flat_map(|u| u.spike_times_s.iter().copied()).collect();
+        let times: Vec<f64> = trains
+            .units()
+            .iter()
+            .flat_map(|u| u.spike_times_s.iter().copied())
+            .collect();
         let mut end = 0i64;
         let index: Vec<i64> = trains
             .units()
@@ -322,17 +399,32 @@ pub fn write_nwb_units(path: &Path, trains: &SpikeTrains) -> Result<()> {
             .collect();
         let ids: Vec<i64> = trains.units().iter().map(|u| u.id).collect();
         let w = |name: &str, data: ndarray::ArrayViewD<'_, f64>| {
-            units.new_dataset_builder().with_data(data).create(name).map_err(|e| h5err(path, name, e))
+            units
+                .new_dataset_builder()
+                .with_data(data)
+                .create(name)
+                .map_err(|e| h5err(path, name, e))
         };
         let wi = |name: &str, data: &[i64]| {
-            units.new_dataset_builder().with_data(data).create(name).map_err(|e| h5err(path, name, e))
+            units
+                .new_dataset_builder()
+                .with_data(data)
+                .create(name)
+                .map_err(|e| h5err(path, name, e))
         };
-        w("spike_times", ndarray::ArrayViewD::from_shape(vec![times.len()], &times).expect("1-D shape"))?;
+        w(
+            "spike_times",
+            ndarray::ArrayViewD::from_shape(vec![times.len()], &times).expect("1-D shape"),
+        )?;
         wi("spike_times_index", &index)?;
         wi("id", &ids)?;
         let mut colnames = "spike_times".to_string();
         if trains.units().iter().any(|u| !u.obs_intervals_s.is_empty()) {
-            let flat: Vec<f64> = trains.units().iter().flat_map(|u| u.obs_intervals_s.iter().flat_map(|&(a, b)| [a, b])).collect();
+            let flat: Vec<f64> = trains
+                .units()
+                .iter()
+                .flat_map(|u| u.obs_intervals_s.iter().flat_map(|&(a, b)| [a, b]))
+                .collect();
             let mut end = 0i64;
             let oi: Vec<i64> = trains
                 .units()
@@ -342,7 +434,10 @@ pub fn write_nwb_units(path: &Path, trains: &SpikeTrains) -> Result<()> {
                     end
                 })
                 .collect();
-            w("obs_intervals", ndarray::ArrayViewD::from_shape(vec![flat.len() / 2, 2], &flat).expect("n x 2 shape"))?;
+            w(
+                "obs_intervals",
+                ndarray::ArrayViewD::from_shape(vec![flat.len() / 2, 2], &flat).expect("n x 2 shape"),
+            )?;
             wi("obs_intervals_index", &oi)?;
             colnames.push_str(" obs_intervals");
         }
@@ -369,7 +464,11 @@ pub fn write_mat73(path: &Path, name: &str, raster: &SpikeRaster) -> Result<()> 
                 }
             }
             let arr = ndarray::ArrayView2::from_shape((c, r), &t).expect("transposed shape");
-            let ds = file.new_dataset_builder().with_data(arr).create(name).map_err(|e| h5err(path, name, e))?;
+            let ds = file
+                .new_dataset_builder()
+                .with_data(arr)
+                .create(name)
+                .map_err(|e| h5err(path, name, e))?;
             ds.new_attr::<FixedAscii<5>>()
                 .create("MATLAB_class")
                 .and_then(|a| a.write_scalar(&FixedAscii::<5>::from_ascii(b"uint8").expect("ascii")))
@@ -383,7 +482,10 @@ pub fn write_mat73(path: &Path, name: &str, raster: &SpikeRaster) -> Result<()> 
         header[126..128].copy_from_slice(b"IM");
         header[128..].fill(0);
         use std::io::{Seek, Write};
-        let mut f = std::fs::OpenOptions::new().write(true).open(tmp).map_err(|e| DataError::io(path, e))?;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(tmp)
+            .map_err(|e| DataError::io(path, e))?;
         f.seek(std::io::SeekFrom::Start(0))
             .and_then(|_| f.write_all(&header))
             .and_then(|_| f.sync_all())

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use matfile::{MatFile, NumericData};
 
-use super::{corrupt, Matrix, Values};
+use super::{Matrix, Values, corrupt};
 use crate::error::{DataError, Result};
 
 /// Read one numeric variable: `key`, or the only one in the file. Returns its name and values
@@ -26,7 +26,12 @@ pub(super) fn read(path: &Path, key: Option<&str>) -> Result<(String, Matrix)> {
         None => match parsed.arrays().as_slice() {
             [] => return Err(corrupt(path, "MAT v5", "no numeric variable in the file")),
             [one] => one,
-            _ => return Err(DataError::AmbiguousVariable { path: path.into(), present: names }),
+            _ => {
+                return Err(DataError::AmbiguousVariable {
+                    path: path.into(),
+                    present: names,
+                });
+            }
         },
     };
     let name = array.name().to_string();
@@ -35,7 +40,14 @@ pub(super) fn read(path: &Path, key: Option<&str>) -> Result<(String, Matrix)> {
         name: name.clone(),
         detail: "complex values are not spike counts".into(),
     })?;
-    Ok((name, Matrix { dims: array.size().clone(), values, column_major: true }))
+    Ok((
+        name,
+        Matrix {
+            dims: array.size().clone(),
+            values,
+            column_major: true,
+        },
+    ))
 }
 
 fn numeric_values(data: &NumericData) -> Option<Values> {
@@ -61,7 +73,10 @@ fn numeric_values(data: &NumericData) -> Option<Values> {
 pub(super) fn write(path: &Path, name: &str, dims: &[usize], c_order: &[u8]) -> Result<()> {
     let total: usize = dims.iter().product();
     if total > u32::MAX as usize - 4096 {
-        return Err(DataError::param("--out", "array too large for a MAT v5 file (4 GiB limit); use .h5"));
+        return Err(DataError::param(
+            "--out",
+            "array too large for a MAT v5 file (4 GiB limit); use .h5",
+        ));
     }
     // Column-major reordering of the C-order values.
     let mut col = vec![0u8; total];
@@ -113,5 +128,7 @@ pub(super) fn write(path: &Path, name: &str, dims: &[usize], c_order: &[u8]) -> 
     out.extend_from_slice(&14u32.to_le_bytes()); // miMATRIX
     out.extend_from_slice(&(body.len() as u32).to_le_bytes());
     out.extend_from_slice(&body);
-    file.write_all(&out).and_then(|_| file.sync_all()).map_err(|e| DataError::io(path, e))
+    file.write_all(&out)
+        .and_then(|_| file.sync_all())
+        .map_err(|e| DataError::io(path, e))
 }

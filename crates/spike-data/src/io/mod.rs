@@ -11,10 +11,10 @@
 //! Matrices are rows = time bins, columns = neurons, as in the recordings. Values must be finite,
 //! non-negative integers up to 255; 3-D sample arrays must be 0/1.
 
-mod mat5;
-mod npy;
 #[cfg(feature = "hdf5")]
 mod h5;
+mod mat5;
+mod npy;
 
 use std::fmt;
 use std::io::Read;
@@ -63,11 +63,15 @@ pub fn detect_format(path: &Path) -> Result<Format> {
     if head.starts_with(b"\x93NUMPY") {
         return Ok(Format::Npy);
     }
-    let hdf5_at = [0usize, 512, 1024, 2048].into_iter().find(|&o| head.len() >= o + 8 && &head[o..o + 8] == HDF5_SIGNATURE);
+    let hdf5_at = [0usize, 512, 1024, 2048]
+        .into_iter()
+        .find(|&o| head.len() >= o + 8 && &head[o..o + 8] == HDF5_SIGNATURE);
     if head.starts_with(b"MATLAB") && hdf5_at == Some(512) {
         return Ok(Format::MatV73);
     }
-    if head.starts_with(b"MATLAB 5.0 MAT-file") || (head.len() >= 128 && head.starts_with(b"MATLAB") && matches!(&head[126..128], b"IM" | b"MI")) {
+    if head.starts_with(b"MATLAB 5.0 MAT-file")
+        || (head.len() >= 128 && head.starts_with(b"MATLAB") && matches!(&head[126..128], b"IM" | b"MI"))
+    {
         if head.len() < 128 {
             return Err(corrupt(path, "MAT v5", "file ends inside the 128-byte header"));
         }
@@ -77,7 +81,10 @@ pub fn detect_format(path: &Path) -> Result<Format> {
         return Ok(if is_nwb(path)? { Format::Nwb } else { Format::Hdf5 });
     }
     if head.is_empty() {
-        return Err(DataError::UnknownFormat { path: path.into(), detail: "the file is empty".into() });
+        return Err(DataError::UnknownFormat {
+            path: path.into(),
+            detail: "the file is empty".into(),
+        });
     }
     Err(DataError::UnknownFormat {
         path: path.into(),
@@ -96,7 +103,11 @@ fn is_nwb(_path: &Path) -> Result<bool> {
 }
 
 pub(crate) fn corrupt(path: &Path, format: &'static str, detail: impl Into<String>) -> DataError {
-    DataError::Corrupt { path: path.into(), format, detail: detail.into() }
+    DataError::Corrupt {
+        path: path.into(),
+        format,
+        detail: detail.into(),
+    }
 }
 
 /// Options for [`read`].
@@ -134,7 +145,13 @@ pub struct Loaded {
 pub fn read(path: &Path, options: &ReadOptions) -> Result<Loaded> {
     let format = detect_format(path)?;
     if options.units.is_some() && format != Format::Nwb {
-        return Err(DataError::param("--units", format!("unit selection applies to NWB files, but {} is {format}", path.display())));
+        return Err(DataError::param(
+            "--units",
+            format!(
+                "unit selection applies to NWB files, but {} is {format}",
+                path.display()
+            ),
+        ));
     }
     let (key, data) = match format {
         Format::MatV5 => {
@@ -151,7 +168,11 @@ pub fn read(path: &Path, options: &ReadOptions) -> Result<Loaded> {
         Format::MatV73 | Format::Hdf5 | Format::Nwb => h5::read(path, format, options)?,
         #[cfg(not(feature = "hdf5"))]
         Format::MatV73 | Format::Hdf5 | Format::Nwb => {
-            return Err(DataError::FeatureMissing { path: path.into(), format: "HDF5/NWB/MAT v7.3", feature: "hdf5" });
+            return Err(DataError::FeatureMissing {
+                path: path.into(),
+                format: "HDF5/NWB/MAT v7.3",
+                feature: "hdf5",
+            });
         }
     };
     Ok(Loaded { format, key, data })
@@ -258,11 +279,22 @@ impl Matrix {
         match dims.len() {
             2 => {
                 let counts = self.c_order_counts(origin)?;
-                Ok(SpikeData::Raster(SpikeRaster::with_origin(counts, dims[0], dims[1], origin.clone())?))
+                Ok(SpikeData::Raster(SpikeRaster::with_origin(
+                    counts,
+                    dims[0],
+                    dims[1],
+                    origin.clone(),
+                )?))
             }
             3 => {
                 let counts = self.c_order_counts(origin)?;
-                Ok(SpikeData::Samples(SampleSet::from_owned(counts, dims[0], dims[1], dims[2], origin.clone())?))
+                Ok(SpikeData::Samples(SampleSet::from_owned(
+                    counts,
+                    dims[0],
+                    dims[1],
+                    dims[2],
+                    origin.clone(),
+                )?))
             }
             n => Err(origin.shape_error(format!(
                 "{n}-D array of shape {dims:?}: expected 2-D [bins, neurons] or 3-D [samples, neurons, bins]"
@@ -285,13 +317,21 @@ pub enum OutFormat {
 impl OutFormat {
     /// Format for an output path, from its extension.
     pub fn from_path(path: &Path) -> Result<Self> {
-        match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             Some("h5" | "hdf5") => Ok(OutFormat::Hdf5),
             Some("npy") => Ok(OutFormat::Npy),
             Some("mat") => Ok(OutFormat::MatV5),
             _ => Err(DataError::param(
                 "--out",
-                format!("{}: unknown output extension (use .h5, .hdf5, .npy or .mat)", path.display()),
+                format!(
+                    "{}: unknown output extension (use .h5, .hdf5, .npy or .mat)",
+                    path.display()
+                ),
             )),
         }
     }
@@ -305,7 +345,10 @@ pub fn write_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<()>) ->
         _ => PathBuf::from("."),
     };
     std::fs::create_dir_all(&dir).map_err(|e| DataError::io(&dir, e))?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = tempfile::Builder::new()
         .prefix(&format!(".{name}."))
         .suffix(".tmp")
@@ -351,12 +394,20 @@ fn write_samples_hdf5(tmp: &Path, dims: &[usize; 3], values: &[u8], bin_width_ms
 
 #[cfg(not(feature = "hdf5"))]
 fn write_raster_hdf5(tmp: &Path, _raster: &SpikeRaster) -> Result<()> {
-    Err(DataError::FeatureMissing { path: tmp.into(), format: "HDF5", feature: "hdf5" })
+    Err(DataError::FeatureMissing {
+        path: tmp.into(),
+        format: "HDF5",
+        feature: "hdf5",
+    })
 }
 
 #[cfg(not(feature = "hdf5"))]
 fn write_samples_hdf5(tmp: &Path, _dims: &[usize; 3], _values: &[u8], _w: Option<f64>) -> Result<()> {
-    Err(DataError::FeatureMissing { path: tmp.into(), format: "HDF5", feature: "hdf5" })
+    Err(DataError::FeatureMissing {
+        path: tmp.into(),
+        format: "HDF5",
+        feature: "hdf5",
+    })
 }
 
 #[cfg(feature = "hdf5")]

@@ -5,7 +5,7 @@ use std::path::Path;
 use ndarray::ArrayD;
 use ndarray_npy::{ReadNpyExt, WriteNpyExt};
 
-use super::{corrupt, Matrix, Values};
+use super::{Matrix, Values, corrupt};
 use crate::error::{DataError, Result};
 
 /// Read a `.npy` array of u8, bool, signed/unsigned integers or floats.
@@ -36,10 +36,21 @@ pub(super) fn read(path: &Path) -> Result<Matrix> {
         to_f64(a, f64::from)
     } else {
         // Re-read as u8 for the most specific message (bad header, truncated data, other dtype).
-        let e = ArrayD::<u8>::read_npy(&bytes[..]).err().map(|e| e.to_string()).unwrap_or_default();
-        return Err(corrupt(path, ".npy", format!("cannot read as a numeric array of a supported dtype: {e}")));
+        let e = ArrayD::<u8>::read_npy(&bytes[..])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        return Err(corrupt(
+            path,
+            ".npy",
+            format!("cannot read as a numeric array of a supported dtype: {e}"),
+        ));
     };
-    Ok(Matrix { dims, values, column_major: false })
+    Ok(Matrix {
+        dims,
+        values,
+        column_major: false,
+    })
 }
 
 /// Write a C-order u8 array of shape `dims`.
@@ -49,5 +60,8 @@ pub(super) fn write(path: &Path, dims: &[usize], values: &[u8]) -> Result<()> {
     let file = std::fs::File::create(path).map_err(|e| DataError::io(path, e))?;
     let mut w = std::io::BufWriter::new(file);
     a.write_npy(&mut w).map_err(|e| corrupt(path, ".npy", e.to_string()))?;
-    w.into_inner().map_err(|e| DataError::io(path, e.into_error()))?.sync_all().map_err(|e| DataError::io(path, e))
+    w.into_inner()
+        .map_err(|e| DataError::io(path, e.into_error()))?
+        .sync_all()
+        .map_err(|e| DataError::io(path, e))
 }

@@ -228,6 +228,7 @@ impl<'a> SampleSet<'a> {
 pub struct PackedSamples {
     rows: Vec<u64>,
     words_per_row: usize,
+    series_len: usize,
     first_bin: usize,
     stride: usize,
     /// Number of samples n.
@@ -279,12 +280,44 @@ impl PackedSamples {
         PackedSamples {
             rows,
             words_per_row,
+            series_len,
             first_bin,
             stride,
             n_samples: set.n_samples,
             n_neurons,
             n_bins,
         }
+    }
+
+    /// Length in bins of each neuron's source series.
+    pub fn series_len(&self) -> usize {
+        self.series_len
+    }
+
+    /// `neuron`'s whole source series, 64 bins per word (plus one spare zero word).
+    pub fn series_row(&self, neuron: usize) -> &[u64] {
+        &self.rows[neuron * self.words_per_row..(neuron + 1) * self.words_per_row]
+    }
+
+    /// Bit `bin` of `neuron`'s source series (0 past its end).
+    #[inline]
+    pub fn series_bit(&self, neuron: usize, bin: usize) -> bool {
+        bin < self.series_len && (self.rows[neuron * self.words_per_row + bin / 64] >> (bin % 64)) & 1 == 1
+    }
+
+    /// Where sample `s` starts in the source series.
+    #[inline]
+    pub fn sample_start(&self, sample: usize) -> usize {
+        self.first_bin + sample * self.stride
+    }
+
+    /// The range of samples whose windows start at a bin in `lo..=hi` (may be empty).
+    #[inline]
+    pub fn samples_starting_in(&self, lo: i64, hi: i64) -> std::ops::Range<usize> {
+        let (first, stride) = (self.first_bin as i64, self.stride as i64);
+        let s_min = ((lo - first).max(0) as u64).div_ceil(stride as u64) as i64;
+        let s_max = if hi < first { -1 } else { ((hi - first) / stride).min(self.n_samples as i64 - 1) };
+        if s_max < s_min { 0..0 } else { s_min as usize..s_max as usize + 1 }
     }
 
     /// Number of `u64` words one sample's row needs: `ceil(T / 64)`.
@@ -376,9 +409,23 @@ mod tests {
                     p1.sample_row(s, n, &mut buf);
                     assert_eq!(buf[0], expect);
                     assert_eq!(owned.get(s, n, 1), set.get(s, n, 1));
+                    assert_eq!(p1.series_bit(n, p1.sample_start(s) + 2), r.get(s * spec.stride + 2, n) == 1);
                 }
             }
         }
+    }
+
+    #[test]
+    fn samples_starting_in_a_range() {
+        let r = raster();
+        let p = SampleSet::windows(&r, WindowSpec { bins: 10, stride: 3 }).unwrap().packed();
+        assert_eq!(p.n_samples, 21); // starts 0, 3, ..., 60
+        assert_eq!(p.samples_starting_in(-5, 0), 0..1);
+        assert!(p.samples_starting_in(1, 2).is_empty());
+        assert_eq!(p.samples_starting_in(1, 7), 1..3);
+        assert_eq!(p.samples_starting_in(58, 100), 20..21);
+        assert!(p.samples_starting_in(61, 100).is_empty());
+        assert!(p.samples_starting_in(-9, -1).is_empty());
     }
 
     #[test]

@@ -20,6 +20,11 @@
 //! (off-diagonal, both triangles), variance (diagonal), k-probabilities, autocorrelogram, time
 //! course (N x T) and lag covariance (all N x N). Matrices are row-major `Vec<f64>`.
 //!
+//! Beyond the paper: [`patterns`] (pattern probabilities, plug-in and Miller-Madow entropies in
+//! bits, KL divergence of spike-count distributions), [`pairwise`] (correlation coefficients that
+//! are `None`, never NaN, for silent neurons; Fano factors; ISI coefficients of variation;
+//! cross-correlograms), [`higher_order`] (spec section 6) and [`nearest`] (spec section 7).
+//!
 //! Computation is one pass over bit-packed rows ([`spike_data::PackedSamples`]: windows of a raster
 //! are never copied) with popcounts, in parallel over samples with rayon.
 //!
@@ -34,7 +39,11 @@
 //! ```
 
 mod error;
+pub mod higher_order;
+pub mod nearest;
+pub mod pairwise;
 mod paper;
+pub mod patterns;
 
 pub use error::{Result, StatsError};
-pub use paper::{paper_errors, paper_stats, from_packed, PaperErrors, PaperStats, ACF_MAX_LAG};
+pub use paper::{from_packed, paper_errors, paper_stats, PaperErrors, PaperStats, ACF_MAX_LAG};

@@ -54,12 +54,18 @@ impl PaperStats {
 /// Integer sums from which every statistic follows.
 #[derive(Clone)]
 struct Sums {
-    count: Vec<u64>,     // [N] spikes per neuron
-    pair: Vec<u64>,      // [N*N] upper triangle incl. diagonal: bins where i and j both spike
-    lag: Vec<u64>,       // [N*N] pairs x_i(t) x_j(t+1) within samples and across boundaries
-    k_hist: Vec<u64>,    // [N+1]
-    acf: Vec<u64>,       // [ACF_MAX_LAG + 1] lags 0..=10
-    time: Vec<u64>,      // [N*T]
+    /// [N] spikes per neuron in S.
+    count: Vec<u64>,
+    /// [N*N] upper triangle incl. diagonal: bins of S where i and j both spike.
+    pair: Vec<u64>,
+    /// [N*N] pairs x_i(t) x_j(t+1) of S, within samples and across their boundaries.
+    lag: Vec<u64>,
+    /// [N+1] bins of S with k spiking neurons.
+    k_hist: Vec<u64>,
+    /// [ACF_MAX_LAG + 1] within-sample pairs at lags 0..=10.
+    acf: Vec<u64>,
+    /// [N*T] spikes per neuron and bin of a sample.
+    time: Vec<u64>,
 }
 
 impl Sums {
@@ -89,76 +95,113 @@ impl Sums {
     }
 }
 
-/// `out = a >> k` for a multi-word bit row (bit t of the result = bit t + k of `a`), k < 64.
-#[inline]
-pub(crate) fn shift_down(a: &[u64], k: usize, out: &mut [u64]) {
-    for w in 0..a.len() {
-        let hi = if k == 0 { 0 } else { a.get(w + 1).map_or(0, |x| x << (64 - k)) };
-        out[w] = (a[w] >> k) | hi;
-    }
+/// For every bin of the packed source series, the set of neurons spiking in it:
+/// `masks[b * words + i / 64]` has bit `i % 64` set when neuron i spikes in bin b.
+pub(crate) struct BinMasks {
+    pub masks: Vec<u64>,
+    pub words: usize,
 }
 
-#[inline]
-fn and_popcount(a: &[u64], b: &[u64]) -> u64 {
-    a.iter().zip(b).map(|(x, y)| u64::from((x & y).count_ones())).sum()
-}
-
-fn accumulate(p: &PackedSamples, range: std::ops::Range<usize>) -> Sums {
-    let (n, t, w) = (p.n_neurons, p.n_bins, p.words_per_sample());
-    let mut sums = Sums::new(n, t);
-    let mut words = vec![0u64; n * w];
-    let mut shifted = vec![0u64; n * w];
-    let mut next = vec![0u64; w];
-    let mut scratch = vec![0u64; w];
-    let mut per_bin = vec![0u32; t];
-    let last_word = (t - 1) / 64;
-    let last_bit = (t - 1) % 64;
-    for s in range {
-        for i in 0..n {
-            p.sample_row(s, i, &mut words[i * w..(i + 1) * w]);
-            shift_down(&words[i * w..(i + 1) * w], 1, &mut shifted[i * w..(i + 1) * w]);
-        }
-        per_bin.fill(0);
-        for i in 0..n {
-            let wi = &words[i * w..(i + 1) * w];
-            if wi.iter().all(|&x| x == 0) {
-                continue;
-            }
-            for (k, &word) in wi.iter().enumerate() {
+impl BinMasks {
+    pub(crate) fn new(p: &PackedSamples) -> Self {
+        let words = p.n_neurons.div_ceil(64);
+        let mut masks = vec![0u64; p.series_len() * words];
+        for i in 0..p.n_neurons {
+            for (k, &word) in p.series_row(i).iter().enumerate() {
                 let mut bits = word;
                 while bits != 0 {
                     let b = k * 64 + bits.trailing_zeros() as usize;
-                    sums.time[i * t + b] += 1;
-                    per_bin[b] += 1;
+                    masks[b * words + i / 64] |= 1 << (i % 64);
                     bits &= bits - 1;
                 }
             }
-            sums.count[i] += wi.iter().map(|x| u64::from(x.count_ones())).sum::<u64>();
-            for j in i..n {
-                sums.pair[i * n + j] += and_popcount(wi, &words[j * w..(j + 1) * w]);
-            }
-            for j in 0..n {
-                sums.lag[i * n + j] += and_popcount(wi, &shifted[j * w..(j + 1) * w]);
-            }
-            for (k, a) in sums.acf.iter_mut().enumerate().skip(1) {
-                if k < t {
-                    shift_down(wi, k, &mut scratch);
-                    *a += and_popcount(wi, &scratch);
-                }
-            }
-            // Across the boundary: neuron i's last bin of this sample, neuron j's first of the next.
-            if s + 1 < p.n_samples && (wi[last_word] >> last_bit) & 1 == 1 {
-                for j in 0..n {
-                    p.sample_row(s + 1, j, &mut next);
-                    sums.lag[i * n + j] += next[0] & 1;
-                }
-            }
         }
-        for &c in &per_bin {
-            sums.k_hist[c as usize] += 1;
+        BinMasks { masks, words }
+    }
+
+    /// Neurons spiking in bin `b`, ascending, into `out` (empty past the end of the series).
+    #[inline]
+    pub(crate) fn active(&self, b: usize, out: &mut Vec<usize>) {
+        out.clear();
+        for w in 0..self.words {
+            let Some(&word) = self.masks.get(b * self.words + w) else { return };
+            let mut bits = word;
+            while bits != 0 {
+                out.push(w * 64 + bits.trailing_zeros() as usize);
+                bits &= bits - 1;
+            }
         }
     }
-    sums.acf[0] = sums.count.iter().sum();
+}
+
+/// Sums over the bins `range` of the source series. Sample windows overlap (sliding windows) or
+/// not; a bin covered by m windows appears m times in S, so each term is weighted by the number of
+/// windows that contain all the bins it involves. Exact integer arithmetic throughout.
+fn accumulate_bins(p: &PackedSamples, masks: &BinMasks, range: std::ops::Range<usize>) -> Sums {
+    let (n, t) = (p.n_neurons, p.n_bins);
+    let ti = t as i64;
+    let mut sums = Sums::new(n, t);
+    let (mut act, mut next) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for b in range {
+        let bi = b as i64;
+        // Windows containing bin b, then b..=b+k: those starting in b+k-T+1 ..= b.
+        let covering = p.samples_starting_in(bi - ti + 1, bi);
+        let m0 = covering.len() as u64;
+        if m0 == 0 {
+            continue;
+        }
+        masks.active(b, &mut act);
+        sums.k_hist[act.len()] += m0;
+        if act.is_empty() {
+            continue;
+        }
+        for (x, &i) in act.iter().enumerate() {
+            sums.count[i] += m0;
+            for &j in &act[x..] {
+                sums.pair[i * n + j] += m0;
+            }
+            for s in covering.clone() {
+                sums.time[i * t + b - p.sample_start(s)] += 1;
+            }
+        }
+        let m1 = if t >= 2 { p.samples_starting_in(bi + 2 - ti, bi).len() as u64 } else { 0 };
+        if m1 > 0 {
+            masks.active(b + 1, &mut next);
+            for &i in &act {
+                for &j in &next {
+                    sums.lag[i * n + j] += m1;
+                }
+            }
+        }
+        for k in 1..=ACF_MAX_LAG.min(t - 1) {
+            let mk = p.samples_starting_in(bi + k as i64 + 1 - ti, bi).len() as u64;
+            if mk == 0 {
+                break;
+            }
+            sums.acf[k] += mk * act.iter().filter(|&&i| p.series_bit(i, b + k)).count() as u64;
+        }
+    }
+    sums
+}
+
+/// Lag pairs across sample boundaries: neuron i in the last bin of sample s, neuron j in the
+/// first bin of sample s + 1 (S joins them), for the samples `range`.
+fn accumulate_boundaries(p: &PackedSamples, masks: &BinMasks, range: std::ops::Range<usize>) -> Sums {
+    let n = p.n_neurons;
+    let mut sums = Sums::new(n, p.n_bins);
+    let (mut last, mut first) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for s in range.filter(|&s| s + 1 < p.n_samples) {
+        masks.active(p.sample_start(s) + p.n_bins - 1, &mut last);
+        if last.is_empty() {
+            continue;
+        }
+        masks.active(p.sample_start(s + 1), &mut first);
+        for &i in &last {
+            for &j in &first {
+                sums.lag[i * n + j] += 1;
+            }
+        }
+    }
     sums
 }
 
@@ -172,21 +215,22 @@ pub fn paper_stats(samples: &SampleSet<'_>) -> PaperStats {
 /// As [`paper_stats`], on already packed samples.
 pub fn from_packed(packed: &PackedSamples) -> PaperStats {
     let (n, t, ns) = (packed.n_neurons, packed.n_bins, packed.n_samples);
-    let chunk = 256;
-    let sums = (0..ns.div_ceil(chunk))
+    let masks = BinMasks::new(packed);
+    const CHUNK: usize = 1 << 14;
+    let bins = packed.series_len();
+    let by_bins = (0..bins.div_ceil(CHUNK))
         .into_par_iter()
-        .map(|c| accumulate(packed, c * chunk..((c + 1) * chunk).min(ns)))
-        .reduce(|| Sums::new(n, t), Sums::merge);
+        .map(|c| accumulate_bins(packed, &masks, c * CHUNK..((c + 1) * CHUNK).min(bins)));
+    let by_boundaries = (0..ns.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|c| accumulate_boundaries(packed, &masks, c * CHUNK..((c + 1) * CHUNK).min(ns)));
+    let mut sums = by_bins.chain(by_boundaries).reduce(|| Sums::new(n, t), Sums::merge);
+    sums.acf[0] = sums.count.iter().sum();
     // The two shifted series of the lag covariance each drop one bin of S: the last bin of the
     // last sample from the first series, the first bin of sample 0 from the second.
-    let mut row = vec![0u64; packed.words_per_sample()];
-    let (mut last_bin, mut first_bin) = (vec![0.0; n], vec![0.0; n]);
-    for i in 0..n {
-        packed.sample_row(ns - 1, i, &mut row);
-        last_bin[i] = ((row[(t - 1) / 64] >> ((t - 1) % 64)) & 1) as f64;
-        packed.sample_row(0, i, &mut row);
-        first_bin[i] = (row[0] & 1) as f64;
-    }
+    let last_bin: Vec<f64> =
+        (0..n).map(|i| f64::from(u8::from(packed.series_bit(i, packed.sample_start(ns - 1) + t - 1)))).collect();
+    let first_bin: Vec<f64> = (0..n).map(|i| f64::from(u8::from(packed.series_bit(i, packed.sample_start(0))))).collect();
     finish(&sums, n, t, ns, &last_bin, &first_bin)
 }
 
@@ -426,6 +470,27 @@ mod tests {
             let values: Vec<u8> = (0..ns * n * t).map(|_| u8::from(next() % 5 == 0)).collect();
             let s = set(values, ns, n, t);
             assert_close(&paper_stats(&s), &naive(&s));
+        }
+    }
+
+    #[test]
+    fn windows_over_a_raster_equal_their_copies() {
+        use spike_data::{SpikeRaster, WindowSpec};
+        let mut x = 99u64;
+        let counts: Vec<u8> = (0..300 * 4)
+            .map(|_| {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                u8::from((x >> 33) % 4 == 0)
+            })
+            .collect();
+        let raster = SpikeRaster::new(counts, 300, 4).unwrap();
+        for (bins, stride) in [(32, 1), (32, 3), (12, 12), (10, 13), (70, 7), (2, 1)] {
+            let view = SampleSet::windows(&raster, WindowSpec { bins, stride }).unwrap();
+            let copy = view.clone().into_owned();
+            let expected = naive(&copy);
+            assert_close(&paper_stats(&view), &expected);
+            assert_close(&paper_stats(&copy), &expected);
+            assert_close(&paper_stats(&view.clone().take(5)), &naive(&copy.clone().take(5)));
         }
     }
 

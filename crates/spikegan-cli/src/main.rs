@@ -27,6 +27,12 @@ enum Command {
     /// Simulate the paper's synthetic data sets.
     #[command(subcommand)]
     Simulate(commands::simulate::SimulateCommand),
+    /// The paper's statistics of a data set, as JSON.
+    Stats(commands::stats::StatsArgs),
+    /// The seven L1 errors of model data against reference data (the paper's Fig. 3 table).
+    Compare(commands::stats::CompareArgs),
+    /// For generated samples, the nearest training sample by Hamming distance (memorisation check).
+    Nearest(commands::stats::NearestArgs),
 }
 
 /// What a command reports besides errors: success, or a check that did not pass (exit code 1).
@@ -43,6 +49,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Data(c) => commands::data::run(c),
         Command::Simulate(c) => commands::simulate::run(c),
+        Command::Stats(a) => commands::stats::stats(&a),
+        Command::Compare(a) => commands::stats::compare(&a),
+        Command::Nearest(a) => commands::stats::nearest(&a),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

@@ -1,6 +1,6 @@
 //! `spikegan data ...`: inspect, bin, window, convert, list, verify and fetch.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
@@ -9,7 +9,7 @@ use spike_data::io::{self, ReadOptions, SpikeData};
 use spike_data::registry::{self, FileStatus, Registry};
 use spike_data::{SampleSet, SpikeRaster, SpikeTrains, WindowSpec};
 
-use super::{kind, load};
+use super::{kind, load, registry_match};
 use crate::Outcome;
 
 #[derive(Subcommand, Debug)]
@@ -132,18 +132,6 @@ pub fn run(cmd: DataCommand) -> anyhow::Result<Outcome> {
     }
 }
 
-/// The registry entry of a file, found by its sha256 (only for files small enough to hash quickly).
-fn registry_match(path: &Path) -> Option<(String, f64)> {
-    let small = std::fs::metadata(path).map(|m| m.len() < 512 << 20).unwrap_or(false);
-    if !small {
-        return None;
-    }
-    let sha = registry::sha256_file(path).ok()?;
-    let reg = Registry::builtin();
-    reg.find_by_sha256(&sha)
-        .map(|(d, f)| (format!("{}/{} ({})", d.name, f.file, f.role), d.bin_width_ms))
-}
-
 fn pct(part: usize, whole: usize) -> f64 {
     100.0 * part as f64 / whole.max(1) as f64
 }
@@ -157,12 +145,7 @@ fn info(a: &InfoArgs) -> anyhow::Result<Outcome> {
     if let Some((name, _)) = &known {
         println!("registry:      {name}");
     }
-    let file_width = match &loaded.data {
-        SpikeData::Raster(r) => r.bin_width_ms,
-        SpikeData::Samples(s) => s.bin_width_ms,
-        SpikeData::Trains(_) => None,
-    };
-    let bin_ms = a.bin_ms.or(file_width).or(known.map(|k| k.1));
+    let bin_ms = super::bin_width_ms(&a.file, &loaded, a.bin_ms);
     match &loaded.data {
         SpikeData::Raster(r) => print_raster(r, bin_ms),
         SpikeData::Samples(s) => print_samples(s, bin_ms),

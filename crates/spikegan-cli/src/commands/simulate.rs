@@ -157,12 +157,5 @@ fn write_truth(path: &std::path::Path, sim: &Simulation, params: &str, seed: u64
         "group_corrs": sim.group_corrs,
         "stimulus": sim.stimulus,
     });
-    let text = serde_json::to_string_pretty(&json)?;
-    io::write_atomically(path, |tmp| {
-        std::fs::write(tmp, &text).map_err(|e| spike_data::DataError::Io {
-            path: tmp.into(),
-            source: e,
-        })
-    })
-    .with_context(|| format!("writing {}", path.display()))
+    super::write_json(path, &json)
 }

@@ -6,6 +6,7 @@
 //!
 //! xtask never links libhdf5: it only runs other programs.
 
+mod bench;
 mod tidy;
 
 use std::path::{Path, PathBuf};
@@ -21,6 +22,7 @@ fn main() -> anyhow::Result<()> {
         "setup" => setup(),
         "ci" => ci(),
         "quickstart" => quickstart(rest),
+        "bench" => bench::run(rest),
         "help" | "--help" | "-h" => {
             println!(
                 "cargo xtask <task>\n\n  setup       install system dependencies (libhdf5) and build\n  ci          setup + fmt check + clippy -D warnings + tests + docs\n  quickstart  setup + run spikegan on the shared retina data [--data-dir D]"
@@ -37,6 +39,13 @@ fn root() -> PathBuf {
         .parent()
         .expect("xtask lives in the workspace")
         .to_path_buf()
+}
+
+/// The shared folder beside the checkout (data, fixtures, reference code), or `$SPIKEGAN_SHARED`.
+fn shared_dir() -> PathBuf {
+    std::env::var_os("SPIKEGAN_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared"))
 }
 
 /// Run a command in the workspace root, echoing it, and fail when it fails.

@@ -15,6 +15,8 @@
 //! unit are dropped (counted in [`BinReport`], logged). Spikes outside `[t0, end)` are dropped the
 //! same way. Counts above 255 are an error unless `binary` is set, which clips every count to 1.
 
+use rayon::prelude::*;
+
 use crate::error::{DataError, Result};
 use crate::raster::SpikeRaster;
 use crate::trains::SpikeTrains;
@@ -89,24 +91,36 @@ pub fn bin_trains(trains: &SpikeTrains, params: &BinParams) -> Result<(SpikeRast
         n_bins = bin_index(end, t0, w) + 1;
     }
     let n_units = trains.units().len();
-    let mut counts = vec![0u32; n_bins * n_units];
-    let mut report = BinReport::default();
+    // One column of counts per unit, in parallel; spikes outside the unit's observation
+    // intervals or the binned range are counted, not binned.
+    let columns: Vec<(Vec<u32>, usize, usize)> = trains
+        .units()
+        .par_iter()
+        .map(|unit| {
+            let mut column = vec![0u32; n_bins];
+            let (mut outside_obs, mut outside_range) = (0, 0);
+            let obs = &unit.obs_intervals_s;
+            for &t in &unit.spike_times_s {
+                if !obs.is_empty() && !obs.iter().any(|&(a, b)| a <= t && t < b) {
+                    outside_obs += 1;
+                    continue;
+                }
+                let k = bin_index(t, t0, w);
+                if t < t0 || k >= n_bins {
+                    outside_range += 1;
+                } else {
+                    column[k] += 1;
+                }
+            }
+            (column, outside_obs, outside_range)
+        })
+        .collect();
+    let mut report = BinReport {
+        dropped_outside_obs: columns.iter().map(|c| c.1).sum(),
+        dropped_outside_range: columns.iter().map(|c| c.2).sum(),
+        clipped_bins: 0,
+    };
     let t_end = t0 + n_bins as f64 * w;
-    let in_range = |t: f64| t >= t0 && bin_index(t, t0, w) < n_bins;
-    for (u, unit) in trains.units().iter().enumerate() {
-        let obs = &unit.obs_intervals_s;
-        for &t in &unit.spike_times_s {
-            if !obs.is_empty() && !obs.iter().any(|&(a, b)| a <= t && t < b) {
-                report.dropped_outside_obs += 1;
-                continue;
-            }
-            if !in_range(t) {
-                report.dropped_outside_range += 1;
-                continue;
-            }
-            counts[bin_index(t, t0, w) * n_units + u] += 1;
-        }
-    }
     if report.dropped_outside_obs > 0 {
         tracing::info!(
             dropped = report.dropped_outside_obs,
@@ -121,19 +135,21 @@ pub fn bin_trains(trains: &SpikeTrains, params: &BinParams) -> Result<(SpikeRast
             "spikes outside the binned range dropped"
         );
     }
-    let mut out = vec![0u8; counts.len()];
-    for (i, (&c, o)) in counts.iter().zip(&mut out).enumerate() {
-        if params.binary {
-            report.clipped_bins += usize::from(c > 1);
-            *o = c.min(1) as u8;
-        } else if c > 255 {
-            return Err(trains.origin.values_error(format!(
-                "unit {} has {c} spikes in bin {} (more than 255): use a smaller --bin-ms or --binary",
-                trains.units()[i % n_units].id,
-                i / n_units
-            )));
-        } else {
-            *o = c as u8;
+    let mut out = vec![0u8; n_bins * n_units];
+    for (b, row) in out.chunks_exact_mut(n_units).enumerate() {
+        for (u, o) in row.iter_mut().enumerate() {
+            let c = columns[u].0[b];
+            if params.binary {
+                report.clipped_bins += usize::from(c > 1);
+                *o = c.min(1) as u8;
+            } else if c > 255 {
+                return Err(trains.origin.values_error(format!(
+                    "unit {} has {c} spikes in bin {b} (more than 255): use a smaller --bin-ms or --binary",
+                    trains.units()[u].id
+                )));
+            } else {
+                *o = c as u8;
+            }
         }
     }
     let mut raster = SpikeRaster::with_origin(out, n_bins, n_units, trains.origin.clone())?;

@@ -316,8 +316,16 @@ impl PackedSamples {
     pub fn samples_starting_in(&self, lo: i64, hi: i64) -> std::ops::Range<usize> {
         let (first, stride) = (self.first_bin as i64, self.stride as i64);
         let s_min = ((lo - first).max(0) as u64).div_ceil(stride as u64) as i64;
-        let s_max = if hi < first { -1 } else { ((hi - first) / stride).min(self.n_samples as i64 - 1) };
-        if s_max < s_min { 0..0 } else { s_min as usize..s_max as usize + 1 }
+        let s_max = if hi < first {
+            -1
+        } else {
+            ((hi - first) / stride).min(self.n_samples as i64 - 1)
+        };
+        if s_max < s_min {
+            0..0
+        } else {
+            s_min as usize..s_max as usize + 1
+        }
     }
 
     /// Number of `u64` words one sample's row needs: `ceil(T / 64)`.
@@ -409,7 +417,10 @@ mod tests {
                     p1.sample_row(s, n, &mut buf);
                     assert_eq!(buf[0], expect);
                     assert_eq!(owned.get(s, n, 1), set.get(s, n, 1));
-                    assert_eq!(p1.series_bit(n, p1.sample_start(s) + 2), r.get(s * spec.stride + 2, n) == 1);
+                    assert_eq!(
+                        p1.series_bit(n, p1.sample_start(s) + 2),
+                        r.get(s * spec.stride + 2, n) == 1
+                    );
                 }
             }
         }
@@ -418,7 +429,9 @@ mod tests {
     #[test]
     fn samples_starting_in_a_range() {
         let r = raster();
-        let p = SampleSet::windows(&r, WindowSpec { bins: 10, stride: 3 }).unwrap().packed();
+        let p = SampleSet::windows(&r, WindowSpec { bins: 10, stride: 3 })
+            .unwrap()
+            .packed();
         assert_eq!(p.n_samples, 21); // starts 0, 3, ..., 60
         assert_eq!(p.samples_starting_in(-5, 0), 0..1);
         assert!(p.samples_starting_in(1, 2).is_empty());

@@ -4,11 +4,36 @@
 //!
 //! Data: `$SPIKEGAN_DATA/retina50/original_data_num_neurons_50_1.mat` (default `../shared/datasets`).
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use spike_data::io::{self, ReadOptions, SpikeData};
 use spike_data::{SampleSet, WindowSpec};
+
+/// The system allocator, counting live and peak heap bytes.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator unchanged; only adds counters.
+#[allow(unsafe_code)]
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+        PEAK.fetch_max(live, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
 
 fn median_seconds(reps: usize, mut f: impl FnMut()) -> f64 {
     let mut t: Vec<f64> = (0..reps)
@@ -30,8 +55,14 @@ fn main() {
     let start = Instant::now();
     let loaded = io::read(&path, &ReadOptions::default()).expect("retina data (set SPIKEGAN_DATA)");
     let load_s = start.elapsed().as_secs_f64();
-    let SpikeData::Raster(raster) = loaded.data else { panic!("raster expected") };
+    let SpikeData::Raster(raster) = loaded.data else {
+        panic!("raster expected")
+    };
     let sliding = SampleSet::windows(&raster, WindowSpec::sliding(32)).unwrap();
+    let before = LIVE.load(Ordering::Relaxed);
+    PEAK.store(before, Ordering::Relaxed);
+    std::hint::black_box(spike_stats::paper_stats(&sliding));
+    let stats_extra_bytes = PEAK.load(Ordering::Relaxed) - before;
     let stats_s = median_seconds(5, || {
         std::hint::black_box(spike_stats::paper_stats(&sliding));
     });
@@ -50,6 +81,8 @@ fn main() {
             "threads": rayon::current_num_threads(),
             "mat_v5_load_s": load_s,
             "paper_stats_sliding_s": stats_s,
+            "raster_bytes": raster.counts().len(),
+            "paper_stats_peak_extra_heap_bytes": stats_extra_bytes,
             "bin_pattern_entropy_sliding_s": entropy_s,
             "nearest_1000_vs_sliding_s": nearest_s,
         })

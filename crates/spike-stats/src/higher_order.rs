@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use spike_data::SampleSet;
 
 use crate::error::{Result, StatsError};
-use crate::patterns::{entropy, sample_pattern_counts, Entropy};
+use crate::patterns::{Entropy, entropy, sample_pattern_counts};
 
 /// One generated pattern: how often it was generated and its ground-truth probability.
 #[derive(Clone, Debug, PartialEq)]
@@ -42,7 +42,11 @@ pub struct HigherOrderCheck {
 
 fn in_training(counts: &HashMap<Vec<u64>, u64>, training: &HashMap<Vec<u64>, u64>) -> f64 {
     let total: u64 = counts.values().sum();
-    let found: u64 = counts.iter().filter(|(k, _)| training.contains_key(*k)).map(|(_, c)| c).sum();
+    let found: u64 = counts
+        .iter()
+        .filter(|(k, _)| training.contains_key(*k))
+        .map(|(_, c)| c)
+        .sum();
     found as f64 / total.max(1) as f64
 }
 
@@ -55,7 +59,11 @@ pub fn higher_order_check(
     training: &SampleSet<'_>,
 ) -> Result<HigherOrderCheck> {
     let shape = (generated.n_neurons(), generated.n_bins());
-    for (name, s) in [("ground truth", ground_truth), ("surrogate", surrogate), ("training set", training)] {
+    for (name, s) in [
+        ("ground truth", ground_truth),
+        ("surrogate", surrogate),
+        ("training set", training),
+    ] {
         if (s.n_neurons(), s.n_bins()) != shape {
             return Err(StatsError::ShapeMismatch {
                 what: format!("the {name}"),
@@ -77,7 +85,11 @@ pub fn higher_order_check(
             ground_truth_probability: truth.get(k).map_or(0.0, |&t| t as f64 / n_truth),
         })
         .collect();
-    patterns.sort_by(|a, b| b.generated_frequency.total_cmp(&a.generated_frequency).then(a.pattern.cmp(&b.pattern)));
+    patterns.sort_by(|a, b| {
+        b.generated_frequency
+            .total_cmp(&a.generated_frequency)
+            .then(a.pattern.cmp(&b.pattern))
+    });
     let impossible: Vec<&Vec<u64>> = generated_counts.keys().filter(|k| !truth.contains_key(*k)).collect();
     Ok(HigherOrderCheck {
         impossible_patterns: impossible.len(),
@@ -111,7 +123,13 @@ mod tests {
         let r = higher_order_check(&generated, &truth, &surrogate, &training).unwrap();
         assert_eq!((r.impossible_patterns, r.impossible_samples), (1, 2));
         assert_eq!(r.patterns[0].pattern, vec![0b11]);
-        assert_eq!((r.patterns[0].generated_frequency, r.patterns[0].ground_truth_probability), (0.5, 0.0));
+        assert_eq!(
+            (
+                r.patterns[0].generated_frequency,
+                r.patterns[0].ground_truth_probability
+            ),
+            (0.5, 0.0)
+        );
         assert_eq!(r.entropy_ground_truth.plug_in_bits, 1.5);
         assert_eq!(r.entropy_surrogate.plug_in_bits, 1.0);
         assert_eq!(r.entropy_generated.plug_in_bits, 1.5);

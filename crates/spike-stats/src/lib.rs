@@ -46,4 +46,4 @@ mod paper;
 pub mod patterns;
 
 pub use error::{Result, StatsError};
-pub use paper::{from_packed, paper_errors, paper_stats, PaperErrors, PaperStats, ACF_MAX_LAG};
+pub use paper::{ACF_MAX_LAG, PaperErrors, PaperStats, from_packed, paper_errors, paper_stats};

@@ -28,7 +28,12 @@ fn rows(p: &PackedSamples, s: usize, out: &mut [u64]) {
 /// `exclude_same_index` (generated = training set, real-vs-real) sample i is not compared with
 /// training sample i. Parallel over blocks of training samples; no copy of the training windows
 /// beyond one block per thread.
-pub fn nearest_samples(generated: &SampleSet<'_>, train: &SampleSet<'_>, m: usize, exclude_same_index: bool) -> Result<Vec<Nearest>> {
+pub fn nearest_samples(
+    generated: &SampleSet<'_>,
+    train: &SampleSet<'_>,
+    m: usize,
+    exclude_same_index: bool,
+) -> Result<Vec<Nearest>> {
     if (generated.n_neurons(), generated.n_bins()) != (train.n_neurons(), train.n_bins()) {
         return Err(StatsError::ShapeMismatch {
             what: "the generated samples".into(),
@@ -75,13 +80,22 @@ pub fn nearest_samples(generated: &SampleSet<'_>, train: &SampleSet<'_>, m: usiz
         })
         .reduce(
             || vec![(u32::MAX, usize::MAX); m],
-            |a, b| a.into_iter().zip(b).map(|(x, y)| if (y.0, y.1) < (x.0, x.1) { y } else { x }).collect(),
+            |a, b| {
+                a.into_iter()
+                    .zip(b)
+                    .map(|(x, y)| if (y.0, y.1) < (x.0, x.1) { y } else { x })
+                    .collect()
+            },
         );
     Ok(best
         .into_iter()
         .enumerate()
         .filter(|(_, (_, t))| *t != usize::MAX)
-        .map(|(g, (distance, t))| Nearest { generated: g, train: t, distance })
+        .map(|(g, (distance, t))| Nearest {
+            generated: g,
+            train: t,
+            distance,
+        })
         .collect())
 }
 
@@ -99,9 +113,26 @@ mod tests {
         let train = set(vec![0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0], 3);
         let generated = set(vec![1, 1, 1, 0, 0, 0, 0, 1], 2);
         let r = nearest_samples(&generated, &train, 10, false).unwrap();
-        assert_eq!(r, vec![Nearest { generated: 0, train: 1, distance: 1 }, Nearest { generated: 1, train: 0, distance: 1 }]);
+        assert_eq!(
+            r,
+            vec![
+                Nearest {
+                    generated: 0,
+                    train: 1,
+                    distance: 1
+                },
+                Nearest {
+                    generated: 1,
+                    train: 0,
+                    distance: 1
+                }
+            ]
+        );
         let own = nearest_samples(&train, &train, 3, true).unwrap();
-        assert_eq!(own.iter().map(|n| (n.train, n.distance)).collect::<Vec<_>>(), vec![(2, 1), (2, 3), (0, 1)]);
+        assert_eq!(
+            own.iter().map(|n| (n.train, n.distance)).collect::<Vec<_>>(),
+            vec![(2, 1), (2, 3), (0, 1)]
+        );
         let other = SampleSet::from_owned(vec![0; 3], 1, 1, 3, DataOrigin::default()).unwrap();
         assert!(nearest_samples(&other, &train, 1, false).is_err());
     }

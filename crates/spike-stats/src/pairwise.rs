@@ -29,8 +29,9 @@ pub fn fano_factors(samples: &SampleSet<'_>) -> Vec<Option<f64>> {
     let (ns, n, t) = (samples.n_samples(), samples.n_neurons(), samples.n_bins());
     (0..n)
         .map(|i| {
-            let counts: Vec<f64> =
-                (0..ns).map(|s| (0..t).map(|b| f64::from(samples.get(s, i, b))).sum::<f64>()).collect();
+            let counts: Vec<f64> = (0..ns)
+                .map(|s| (0..t).map(|b| f64::from(samples.get(s, i, b))).sum::<f64>())
+                .collect();
             let mean = counts.iter().sum::<f64>() / ns as f64;
             if ns < 2 || mean == 0.0 {
                 return None;
@@ -71,7 +72,9 @@ pub fn isi_cv(raster: &SpikeRaster) -> Vec<Option<f64>> {
 pub fn cross_correlogram(samples: &SampleSet<'_>, i: usize, j: usize, max_lag: usize) -> Result<Vec<u64>> {
     let n = samples.n_neurons();
     if i >= n || j >= n {
-        return Err(StatsError::Unsupported(format!("neuron index out of range: ({i}, {j}) with {n} neurons")));
+        return Err(StatsError::Unsupported(format!(
+            "neuron index out of range: ({i}, {j}) with {n} neurons"
+        )));
     }
     let t = samples.n_bins();
     let mut cc = vec![0u64; 2 * max_lag + 1];

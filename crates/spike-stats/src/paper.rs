@@ -41,7 +41,9 @@ pub struct PaperStats {
 impl PaperStats {
     /// Diagonal of the covariance: each neuron's variance, length N.
     pub fn variances(&self) -> Vec<f64> {
-        (0..self.neurons).map(|i| self.covariance[i * self.neurons + i]).collect()
+        (0..self.neurons)
+            .map(|i| self.covariance[i * self.neurons + i])
+            .collect()
     }
 
     /// Firing rate of each neuron in Hz, for bins of `bin_width_ms`: mean count / (T * width).
@@ -124,7 +126,9 @@ impl BinMasks {
     pub(crate) fn active(&self, b: usize, out: &mut Vec<usize>) {
         out.clear();
         for w in 0..self.words {
-            let Some(&word) = self.masks.get(b * self.words + w) else { return };
+            let Some(&word) = self.masks.get(b * self.words + w) else {
+                return;
+            };
             let mut bits = word;
             while bits != 0 {
                 out.push(w * 64 + bits.trailing_zeros() as usize);
@@ -164,7 +168,11 @@ fn accumulate_bins(p: &PackedSamples, masks: &BinMasks, range: std::ops::Range<u
                 sums.time[i * t + b - p.sample_start(s)] += 1;
             }
         }
-        let m1 = if t >= 2 { p.samples_starting_in(bi + 2 - ti, bi).len() as u64 } else { 0 };
+        let m1 = if t >= 2 {
+            p.samples_starting_in(bi + 2 - ti, bi).len() as u64
+        } else {
+            0
+        };
         if m1 > 0 {
             masks.active(b + 1, &mut next);
             for &i in &act {
@@ -228,9 +236,12 @@ pub fn from_packed(packed: &PackedSamples) -> PaperStats {
     sums.acf[0] = sums.count.iter().sum();
     // The two shifted series of the lag covariance each drop one bin of S: the last bin of the
     // last sample from the first series, the first bin of sample 0 from the second.
-    let last_bin: Vec<f64> =
-        (0..n).map(|i| f64::from(u8::from(packed.series_bit(i, packed.sample_start(ns - 1) + t - 1)))).collect();
-    let first_bin: Vec<f64> = (0..n).map(|i| f64::from(u8::from(packed.series_bit(i, packed.sample_start(0))))).collect();
+    let last_bin: Vec<f64> = (0..n)
+        .map(|i| f64::from(u8::from(packed.series_bit(i, packed.sample_start(ns - 1) + t - 1))))
+        .collect();
+    let first_bin: Vec<f64> = (0..n)
+        .map(|i| f64::from(u8::from(packed.series_bit(i, packed.sample_start(0)))))
+        .collect();
     finish(&sums, n, t, ns, &last_bin, &first_bin)
 }
 
@@ -316,9 +327,16 @@ fn l1(a: &[f64], b: &[f64]) -> f64 {
 
 /// Errors of `model` against `reference`; both must have the same N and T.
 pub fn paper_errors(model: &PaperStats, reference: &PaperStats) -> Result<PaperErrors> {
-    for (what, m, r) in [("neurons", model.neurons, reference.neurons), ("bins per sample", model.bins, reference.bins)] {
+    for (what, m, r) in [
+        ("neurons", model.neurons, reference.neurons),
+        ("bins per sample", model.bins, reference.bins),
+    ] {
         if m != r {
-            return Err(StatsError::ShapeMismatch { what: format!("the model's {what}"), expected: r.to_string(), found: m.to_string() });
+            return Err(StatsError::ShapeMismatch {
+                what: format!("the model's {what}"),
+                expected: r.to_string(),
+                found: m.to_string(),
+            });
         }
     }
     let n = model.neurons;
@@ -351,10 +369,14 @@ mod tests {
     fn naive(s: &SampleSet<'_>) -> PaperStats {
         let (ns, n, t) = (s.n_samples(), s.n_neurons(), s.n_bins());
         let l = ns * t;
-        let series: Vec<Vec<f64>> =
-            (0..n).map(|i| (0..l).map(|b| f64::from(s.get(b / t, i, b % t))).collect()).collect();
+        let series: Vec<Vec<f64>> = (0..n)
+            .map(|i| (0..l).map(|b| f64::from(s.get(b / t, i, b % t))).collect())
+            .collect();
         let cov = |a: &[f64], b: &[f64]| {
-            let (ma, mb) = (a.iter().sum::<f64>() / a.len() as f64, b.iter().sum::<f64>() / b.len() as f64);
+            let (ma, mb) = (
+                a.iter().sum::<f64>() / a.len() as f64,
+                b.iter().sum::<f64>() / b.len() as f64,
+            );
             a.iter().zip(b).map(|(x, y)| (x - ma) * (y - mb)).sum::<f64>() / (a.len() - 1) as f64
         };
         let mut covariance = vec![0.0; n * n];
@@ -367,10 +389,10 @@ mod tests {
         }
         let mut k_probabilities = vec![0.0; n + 1];
         for b in 0..l {
-            let k: usize = (0..n).map(|i| series[i][b] as usize).sum();
+            let k: usize = series.iter().map(|row| row[b] as usize).sum();
             k_probabilities[k] += 1.0 / l as f64;
         }
-        let mut acf = vec![0.0; 21];
+        let mut acf = [0.0; 21];
         for smp in 0..ns {
             for i in 0..n {
                 for a in 0..t {
@@ -386,8 +408,9 @@ mod tests {
         let max = acf.iter().cloned().fold(0.0, f64::max);
         let mut autocorrelogram: Vec<f64> = acf.iter().map(|a| if max > 0.0 { a / max } else { 0.0 }).collect();
         autocorrelogram[10] = 0.0;
-        let time_course =
-            (0..n * t).map(|k| (0..ns).map(|smp| f64::from(s.get(smp, k / t, k % t))).sum::<f64>() / ns as f64).collect();
+        let time_course = (0..n * t)
+            .map(|k| (0..ns).map(|smp| f64::from(s.get(smp, k / t, k % t))).sum::<f64>() / ns as f64)
+            .collect();
         PaperStats {
             n_samples: ns,
             neurons: n,
@@ -446,7 +469,13 @@ mod tests {
     #[test]
     fn silent_and_all_ones_data_stay_finite() {
         let silent = paper_stats(&set(vec![0; 2 * 3 * 4], 2, 3, 4));
-        assert!(silent.covariance.iter().chain(&silent.lag_covariance).all(|&c| c == 0.0));
+        assert!(
+            silent
+                .covariance
+                .iter()
+                .chain(&silent.lag_covariance)
+                .all(|&c| c == 0.0)
+        );
         assert_eq!(silent.autocorrelogram, vec![0.0; 21]);
         assert_eq!(silent.k_probabilities, vec![1.0, 0.0, 0.0, 0.0]);
         let ones = paper_stats(&set(vec![1; 2 * 3 * 4], 2, 3, 4));
@@ -480,7 +509,7 @@ mod tests {
         let counts: Vec<u8> = (0..300 * 4)
             .map(|_| {
                 x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                u8::from((x >> 33) % 4 == 0)
+                u8::from((x >> 33).is_multiple_of(4))
             })
             .collect();
         let raster = SpikeRaster::new(counts, 300, 4).unwrap();
@@ -505,8 +534,16 @@ mod tests {
         assert_relative_eq!(e.k_probabilities, 1.0, epsilon = 1e-15);
         assert_eq!(e.autocorrelogram, 0.5);
         assert_eq!(e.time_course, 2.0);
-        assert_eq!(paper_errors(&a, &a).unwrap().named().iter().map(|x| x.1).sum::<f64>(), 0.0);
+        assert_eq!(
+            paper_errors(&a, &a).unwrap().named().iter().map(|x| x.1).sum::<f64>(),
+            0.0
+        );
         let c = paper_stats(&set(vec![0; 8], 2, 2, 2));
-        assert!(paper_errors(&c, &a).unwrap_err().to_string().contains("bins per sample"));
+        assert!(
+            paper_errors(&c, &a)
+                .unwrap_err()
+                .to_string()
+                .contains("bins per sample")
+        );
     }
 }

@@ -17,7 +17,9 @@ use crate::paper::BinMasks;
 pub fn bin_pattern_counts(samples: &SampleSet<'_>) -> Result<HashMap<u128, u64>> {
     let n = samples.n_neurons();
     if n > 128 {
-        return Err(StatsError::Unsupported(format!("single-bin patterns need N <= 128 neurons, got {n}")));
+        return Err(StatsError::Unsupported(format!(
+            "single-bin patterns need N <= 128 neurons, got {n}"
+        )));
     }
     let packed = samples.packed();
     let masks = BinMasks::new(&packed);
@@ -27,7 +29,10 @@ pub fn bin_pattern_counts(samples: &SampleSet<'_>) -> Result<HashMap<u128, u64>>
         let m = packed.samples_starting_in(b as i64 - t + 1, b as i64).len() as u64;
         if m > 0 {
             let words = &masks.masks[b * masks.words..(b + 1) * masks.words];
-            let key = words.iter().enumerate().fold(0u128, |k, (w, &x)| k | (u128::from(x) << (64 * w)));
+            let key = words
+                .iter()
+                .enumerate()
+                .fold(0u128, |k, (w, &x)| k | (u128::from(x) << (64 * w)));
             *counts.entry(key).or_default() += m;
         }
     }
@@ -71,7 +76,12 @@ pub fn entropy<'a>(counts: impl IntoIterator<Item = &'a u64>) -> Entropy {
     let counts: Vec<u64> = counts.into_iter().copied().filter(|&c| c > 0).collect();
     let total: u64 = counts.iter().sum();
     if total == 0 {
-        return Entropy { plug_in_bits: 0.0, miller_madow_bits: 0.0, distinct_patterns: 0, observations: 0 };
+        return Entropy {
+            plug_in_bits: 0.0,
+            miller_madow_bits: 0.0,
+            distinct_patterns: 0,
+            observations: 0,
+        };
     }
     let n = total as f64;
     let plug_in: f64 = counts.iter().map(|&c| c as f64 / n).map(|p| -p * p.log2()).sum();
@@ -88,7 +98,11 @@ pub fn entropy<'a>(counts: impl IntoIterator<Item = &'a u64>) -> Entropy {
 /// same length (e.g. k-probabilities). `None` when q is 0 where p is not (infinite divergence).
 pub fn kl_divergence_bits(p: &[f64], q: &[f64]) -> Result<Option<f64>> {
     if p.len() != q.len() {
-        return Err(StatsError::ShapeMismatch { what: "q".into(), expected: p.len().to_string(), found: q.len().to_string() });
+        return Err(StatsError::ShapeMismatch {
+            what: "q".into(),
+            expected: p.len().to_string(),
+            found: q.len().to_string(),
+        });
     }
     let mut d = 0.0;
     for (&a, &b) in p.iter().zip(q) {

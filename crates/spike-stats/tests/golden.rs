@@ -5,19 +5,25 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 use spike_data::io::{self, ReadOptions, SpikeData};
-use spike_stats::{paper_errors, paper_stats, PaperStats};
+use spike_stats::{PaperStats, paper_errors, paper_stats};
 
 fn fixtures() -> PathBuf {
     let dir = std::env::var_os("SPIKEGAN_FIXTURES")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/stats_golden"));
-    assert!(dir.join("expected.json").exists(), "golden fixtures not found at {}: set SPIKEGAN_FIXTURES", dir.display());
+    assert!(
+        dir.join("expected.json").exists(),
+        "golden fixtures not found at {}: set SPIKEGAN_FIXTURES",
+        dir.display()
+    );
     dir
 }
 
 fn stats_of(file: &str) -> PaperStats {
     let loaded = io::read(&fixtures().join(file), &ReadOptions::default()).unwrap();
-    let SpikeData::Samples(set) = loaded.data else { panic!("{file}: samples expected") };
+    let SpikeData::Samples(set) = loaded.data else {
+        panic!("{file}: samples expected")
+    };
     assert_eq!((set.n_samples(), set.n_neurons(), set.n_bins()), (1024, 50, 32));
     paper_stats(&set)
 }
@@ -41,17 +47,30 @@ fn check(name: &str, got: &[f64], expected: &Value) {
 
 #[test]
 fn statistics_and_errors_match_the_original_code() {
-    let golden: Value = serde_json::from_str(&std::fs::read_to_string(fixtures().join("expected.json")).unwrap()).unwrap();
+    let golden: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixtures().join("expected.json")).unwrap()).unwrap();
     let real = stats_of("real_retina_windows_0_1024.npy");
     let model = stats_of("model_k_pairwise_windows_0_1024.npy");
     for (which, st) in [("real", &real), ("model", &model)] {
         let g = &golden[which];
-        check(&format!("{which}.mean_spike_count"), &st.mean_spike_count, &g["mean_spike_count"]);
+        check(
+            &format!("{which}.mean_spike_count"),
+            &st.mean_spike_count,
+            &g["mean_spike_count"],
+        );
         check(&format!("{which}.cov_mat"), &st.covariance, &g["cov_mat"]);
         check(&format!("{which}.variances"), &st.variances(), &g["variances"]);
         check(&format!("{which}.k_probs"), &st.k_probabilities, &g["k_probs"]);
-        check(&format!("{which}.autocorrelogram"), &st.autocorrelogram, &g["autocorrelogram"]);
-        check(&format!("{which}.time_course"), &st.time_course, &g["firing_average_time_course"]);
+        check(
+            &format!("{which}.autocorrelogram"),
+            &st.autocorrelogram,
+            &g["autocorrelogram"],
+        );
+        check(
+            &format!("{which}.time_course"),
+            &st.time_course,
+            &g["firing_average_time_course"],
+        );
         check(&format!("{which}.lag_cov_mat"), &st.lag_covariance, &g["lag_cov_mat"]);
     }
     let e = paper_errors(&model, &real).unwrap();

@@ -219,24 +219,9 @@ impl Matrix {
         if len != total {
             return Err(origin.shape_error(format!("{len} values do not fill shape {dims:?}")));
         }
-        // Column-major strides, and the source index of C-order index `i`.
-        let mut strides = vec![0; dims.len()];
-        let mut stride = 1;
-        for (d, s) in dims.iter().zip(strides.iter_mut()) {
-            *s = stride;
-            stride *= d;
-        }
-        let src = |mut i: usize| -> usize {
-            if !self.column_major {
-                return i;
-            }
-            let mut idx = 0;
-            for d in (0..dims.len()).rev() {
-                idx += (i % dims[d]) * strides[d];
-                i /= dims[d];
-            }
-            idx
-        };
+        // Source index of each C-order index: the identity, or the column-major position.
+        let source_order: Option<Vec<usize>> = self.column_major.then(|| column_major_positions(dims));
+        let src = |i: usize| source_order.as_ref().map_or(i, |o| o[i]);
         let position = |i: usize| -> String {
             let mut rest = i;
             let mut idx = vec![0; dims.len()];
@@ -301,6 +286,32 @@ impl Matrix {
             ))),
         }
     }
+}
+
+/// For each C-order index of an array of shape `dims`, its position in column-major order.
+fn column_major_positions(dims: &[usize]) -> Vec<usize> {
+    let total: usize = dims.iter().product();
+    let mut strides = vec![1usize; dims.len()];
+    for d in 1..dims.len() {
+        strides[d] = strides[d - 1] * dims[d - 1];
+    }
+    let mut out = Vec::with_capacity(total);
+    let mut idx = vec![0usize; dims.len()];
+    let mut pos = 0usize;
+    for _ in 0..total {
+        out.push(pos);
+        // Advance the C-order multi-index (last dimension fastest), keeping `pos` in step.
+        for d in (0..dims.len()).rev() {
+            idx[d] += 1;
+            pos += strides[d];
+            if idx[d] < dims[d] {
+                break;
+            }
+            pos -= strides[d] * dims[d];
+            idx[d] = 0;
+        }
+    }
+    out
 }
 
 /// Output formats of the writers, chosen from the file extension.

@@ -47,14 +47,18 @@ pub fn registry_match(path: &Path) -> Option<(String, f64)> {
     }
     let sha = spike_data::registry::sha256_file(path).ok()?;
     let reg = spike_data::registry::Registry::builtin();
-    reg.find_by_sha256(&sha).map(|(d, f)| (format!("{}/{} ({})", d.name, f.file, f.role), d.bin_width_ms))
+    reg.find_by_sha256(&sha)
+        .map(|(d, f)| (format!("{}/{} ({})", d.name, f.file, f.role), d.bin_width_ms))
 }
 
 /// Write pretty JSON atomically.
 pub fn write_json(path: &Path, value: &serde_json::Value) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(value)?;
     io::write_atomically(path, |tmp| {
-        std::fs::write(tmp, &text).map_err(|e| spike_data::DataError::Io { path: tmp.into(), source: e })
+        std::fs::write(tmp, &text).map_err(|e| spike_data::DataError::Io {
+            path: tmp.into(),
+            source: e,
+        })
     })
     .with_context(|| format!("writing {}", path.display()))
 }

@@ -3,14 +3,14 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context};
+use anyhow::{Context, bail};
 use clap::Args;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use spike_data::io::{Loaded, SpikeData};
 use spike_data::{SampleSet, WindowSpec};
 use spike_stats::nearest::nearest_samples;
 use spike_stats::patterns::{bin_pattern_counts, entropy};
-use spike_stats::{paper_errors, paper_stats, PaperStats};
+use spike_stats::{PaperStats, paper_errors, paper_stats};
 
 use super::{bin_width_ms, kind, load, write_json};
 use crate::Outcome;
@@ -107,7 +107,13 @@ pub fn samples_of<'a>(
     max: Option<usize>,
 ) -> anyhow::Result<SampleSet<'a>> {
     let set = match &loaded.data {
-        SpikeData::Raster(r) => SampleSet::windows(r, WindowSpec { bins: window, stride: stride.unwrap_or(window) })?,
+        SpikeData::Raster(r) => SampleSet::windows(
+            r,
+            WindowSpec {
+                bins: window,
+                stride: stride.unwrap_or(window),
+            },
+        )?,
         SpikeData::Samples(s) => {
             if s.n_bins() != window {
                 bail!(
@@ -120,7 +126,11 @@ pub fn samples_of<'a>(
             s.clone()
         }
         SpikeData::Trains(_) => {
-            bail!("{}: holds {}; bin them first with `spikegan data bin`", path.display(), kind(&loaded.data))
+            bail!(
+                "{}: holds {}; bin them first with `spikegan data bin`",
+                path.display(),
+                kind(&loaded.data)
+            )
         }
     };
     Ok(match max {
@@ -170,14 +180,29 @@ fn print_summary(st: &PaperStats, rates: Option<&[f64]>, entropy_bits: f64) {
     let mean = st.mean_spike_count.iter().sum::<f64>() / n as f64;
     println!("{} samples x {} neurons x {} bins", st.n_samples, n, st.bins);
     match rates {
-        Some(r) => println!("mean spike count per sample: {mean:.4} ({:.3} Hz)", r.iter().sum::<f64>() / n as f64),
+        Some(r) => println!(
+            "mean spike count per sample: {mean:.4} ({:.3} Hz)",
+            r.iter().sum::<f64>() / n as f64
+        ),
         None => println!("mean spike count per sample: {mean:.4} (bin width unknown: --bin-ms for Hz)"),
     }
-    let off: Vec<f64> = (0..n * n).filter(|k| k / n != k % n).map(|k| st.covariance[k]).collect();
+    let off: Vec<f64> = (0..n * n)
+        .filter(|k| k / n != k % n)
+        .map(|k| st.covariance[k])
+        .collect();
     if !off.is_empty() {
-        println!("mean pairwise covariance: {:.6}", off.iter().sum::<f64>() / off.len() as f64);
+        println!(
+            "mean pairwise covariance: {:.6}",
+            off.iter().sum::<f64>() / off.len() as f64
+        );
     }
-    let mode = st.k_probabilities.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|x| x.0).unwrap_or(0);
+    let mode = st
+        .k_probabilities
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map(|x| x.0)
+        .unwrap_or(0);
     println!("P(k = 0) = {:.4}, most likely k = {mode}", st.k_probabilities[0]);
     println!("single-bin pattern entropy: {entropy_bits:.4} bits");
 }
@@ -185,7 +210,13 @@ fn print_summary(st: &PaperStats, rates: Option<&[f64]>, entropy_bits: f64) {
 pub fn compare(a: &CompareArgs) -> anyhow::Result<Outcome> {
     let w = &a.windowing;
     let ref_loaded = load(&a.reference, a.key.as_deref())?;
-    let reference = samples_of(&ref_loaded, &a.reference, w.window, a.reference_stride, a.reference_max_samples)?;
+    let reference = samples_of(
+        &ref_loaded,
+        &a.reference,
+        w.window,
+        a.reference_stride,
+        a.reference_max_samples,
+    )?;
     let ref_stats = paper_stats(&reference);
     let mut models = serde_json::Map::new();
     let mut rows = Vec::new();
@@ -194,21 +225,45 @@ pub fn compare(a: &CompareArgs) -> anyhow::Result<Outcome> {
         let set = samples_of(&loaded, path, w.window, w.stride, w.max_samples)?;
         let errors = paper_errors(&paper_stats(&set), &ref_stats)
             .with_context(|| format!("{} against {}", path.display(), a.reference.display()))?;
-        let obj: serde_json::Map<String, Value> = errors.named().iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+        let obj: serde_json::Map<String, Value> =
+            errors.named().iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
         models.insert(path.display().to_string(), Value::Object(obj));
-        rows.push((path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(), set.n_samples(), errors));
+        rows.push((
+            path.file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            set.n_samples(),
+            errors,
+        ));
     }
     let out = json!({
         "reference": {"file": a.reference.display().to_string(), "n_samples": ref_stats.n_samples, "neurons": ref_stats.neurons, "bins": ref_stats.bins},
         "models": models,
     });
     write_json(&a.out, &out)?;
-    println!("reference: {} ({} samples of {} x {})", a.reference.display(), ref_stats.n_samples, ref_stats.neurons, ref_stats.bins);
-    println!("{:<36} {:>8} {:>9} {:>10} {:>9} {:>9} {:>9} {:>10} {:>9}", "model", "samples", "mean", "covariance", "variance", "k-probs", "acf", "time-crs", "lag-cov");
+    println!(
+        "reference: {} ({} samples of {} x {})",
+        a.reference.display(),
+        ref_stats.n_samples,
+        ref_stats.neurons,
+        ref_stats.bins
+    );
+    println!(
+        "{:<36} {:>8} {:>9} {:>10} {:>9} {:>9} {:>9} {:>10} {:>9}",
+        "model", "samples", "mean", "covariance", "variance", "k-probs", "acf", "time-crs", "lag-cov"
+    );
     for (name, n, e) in rows {
         println!(
             "{:<36} {:>8} {:>9.4} {:>10.4} {:>9.4} {:>9.5} {:>9.4} {:>10.4} {:>9.4}",
-            name, n, e.mean, e.covariance, e.variance, e.k_probabilities, e.autocorrelogram, e.time_course, e.lag_covariance
+            name,
+            n,
+            e.mean,
+            e.covariance,
+            e.variance,
+            e.k_probabilities,
+            e.autocorrelogram,
+            e.time_course,
+            e.lag_covariance
         );
     }
     println!("wrote {}", a.out.display());

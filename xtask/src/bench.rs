@@ -1,0 +1,116 @@
+//! `cargo xtask bench [data|stats|all]`: run the Rust timing harnesses and, side by side in the
+//! same run, the Python tools users have today (when installed), then print and save the numbers
+//! (`target/bench/<name>.json`) for docs/benchmarks.md.
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+use crate::{root, shared_dir};
+
+/// Run a program and return its last stdout line (the harnesses print one JSON object).
+fn json_line(program: &str, args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<String> {
+    eprintln!("$ {program} {}", args.join(" "));
+    let out = Command::new(program)
+        .args(args)
+        .envs(env.iter().copied())
+        .current_dir(root())
+        .output()
+        .with_context(|| format!("cannot start {program}"))?;
+    if !out.status.success() {
+        bail!(
+            "`{program} {}` failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    Ok(stdout
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .unwrap_or("{}")
+        .to_string())
+}
+
+fn python_has(modules: &str) -> bool {
+    Command::new("python3")
+        .args(["-c", &format!("import {modules}")])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+fn save(name: &str, rust: &str, python: Option<&str>) -> anyhow::Result<()> {
+    let dir = root().join("target/bench");
+    std::fs::create_dir_all(&dir)?;
+    let text = format!("{{\"rust\": {rust}, \"python\": {}}}\n", python.unwrap_or("null"));
+    std::fs::write(dir.join(format!("{name}.json")), &text)?;
+    println!("{name}: {text}");
+    Ok(())
+}
+
+fn data() -> anyhow::Result<()> {
+    let datasets = shared_dir().join("datasets");
+    let data_env = datasets.to_string_lossy().into_owned();
+    let nwb = root().join("target/bench/units_1e7.nwb");
+    let script = root().join("bench/nwb_pynwb.py");
+    let script = script.to_string_lossy();
+    let nwb_s = nwb.to_string_lossy().into_owned();
+    let have_pynwb = python_has("pynwb, numpy");
+    if have_pynwb && !nwb.exists() {
+        std::fs::create_dir_all(nwb.parent().expect("target/bench"))?;
+        json_line("python3", &[&script, "make", &nwb_s], &[])?;
+    }
+    let mut env = vec![("SPIKEGAN_DATA", data_env.as_str())];
+    if nwb.exists() {
+        env.push(("SPIKEGAN_BENCH_NWB", nwb_s.as_str()));
+    } else {
+        eprintln!("pynwb is not installed (pip install pynwb): NWB binning is not measured");
+    }
+    let rust = json_line("cargo", &["bench", "-q", "-p", "spike-data", "--bench", "data"], &env)?;
+    let python = if have_pynwb {
+        Some(json_line("python3", &[&script, "bin", &nwb_s, "20"], &[])?)
+    } else {
+        None
+    };
+    save("data", &rust, python.as_deref())
+}
+
+fn stats() -> anyhow::Result<()> {
+    let shared = shared_dir();
+    let data_env = shared.join("datasets").to_string_lossy().into_owned();
+    let rust = json_line(
+        "cargo",
+        &["bench", "-q", "-p", "spike-stats", "--bench", "stats"],
+        &[("SPIKEGAN_DATA", &data_env)],
+    )?;
+    let python = if python_has("numpy, scipy") {
+        let script = root().join("bench/stats_numpy.py");
+        Some(json_line(
+            "python3",
+            &[&script.to_string_lossy(), &shared.to_string_lossy()],
+            &[],
+        )?)
+    } else {
+        eprintln!("numpy/scipy are not installed (pip install numpy scipy): the numpy side is not measured");
+        None
+    };
+    save("stats", &rust, python.as_deref())
+}
+
+pub fn run(args: &[String]) -> anyhow::Result<()> {
+    if !Path::new(&shared_dir()).join("datasets").is_dir() {
+        bail!(
+            "{} is missing: benchmarks need the shared data (set SPIKEGAN_SHARED)",
+            shared_dir().join("datasets").display()
+        );
+    }
+    match args.first().map(String::as_str).unwrap_or("all") {
+        "data" => data(),
+        "stats" => stats(),
+        "all" => data().and_then(|_| stats()),
+        other => bail!("unknown benchmark '{other}' (data, stats, all)"),
+    }
+}

@@ -1,3 +1,10 @@
 //! Spike-GAN: a WGAN-GP with a semi-convolutional critic and generator, in Burn.
-//!
-//! Not implemented yet (issue 4): this crate currently exports nothing.
+
+pub mod config;
+mod error;
+pub mod model;
+pub mod penalty;
+
+pub use config::{Arch, ModelConfig, TrainingConfig};
+pub use error::{GanError, Result};
+pub use model::{Critic, Generator};

@@ -1,0 +1,179 @@
+//! Hyperparameters: [`ModelConfig`] (architecture) and [`TrainingConfig`] (a whole run).
+
+use burn::config::Config;
+
+use crate::error::{GanError, Result};
+
+/// Which networks: the paper's semi-convolutional Spike-GAN or its fully connected comparison.
+#[derive(Config, Debug, Copy, PartialEq, Eq)]
+pub enum Arch {
+    /// Neurons as channels, 1-D convolutions over time (the paper's Spike-GAN).
+    Conv,
+    /// Fully connected critic and generator (the paper's Fig. 2 comparison).
+    Mlp,
+}
+
+/// Architecture of the critic and generator. Defaults: the paper's retina configuration.
+#[derive(Config, Debug, PartialEq)]
+pub struct ModelConfig {
+    /// Conv or MLP.
+    #[config(default = "Arch::Conv")]
+    pub arch: Arch,
+    /// Neurons N.
+    #[config(default = 50)]
+    pub neurons: usize,
+    /// Bins per sample T (divisible by 4 for the conv model).
+    #[config(default = 32)]
+    pub bins: usize,
+    /// The paper's base feature count F; the conv layers use f = F/2, 2f and 4f channels.
+    #[config(default = 128)]
+    pub base_features: usize,
+    /// Convolution kernel width in bins.
+    #[config(default = 5)]
+    pub kernel: usize,
+    /// Dimension of the generator's Gaussian input z.
+    #[config(default = 128)]
+    pub latent: usize,
+    /// Hidden units of the MLP model (the paper's Fig. 2: 490).
+    #[config(default = 490)]
+    pub mlp_units: usize,
+}
+
+/// Number of stride-2 layers of the conv model (the paper's L = 2).
+pub const CONV_LAYERS: usize = 2;
+
+impl ModelConfig {
+    /// The paper's half feature count f = F / 2.
+    pub fn f(&self) -> usize {
+        self.base_features / 2
+    }
+
+    /// Check the shapes; T must be divisible by 2^L for the conv model.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |detail: String| Err(GanError::Config(detail));
+        if self.neurons == 0 || self.bins == 0 || self.latent == 0 {
+            return bad("neurons, bins and latent must all be at least 1".into());
+        }
+        if self.arch == Arch::Conv {
+            let m = 1 << CONV_LAYERS;
+            if !self.bins.is_multiple_of(m) {
+                return bad(format!(
+                    "the conv model needs T divisible by {m}, but T = {}",
+                    self.bins
+                ));
+            }
+            if self.base_features < 2 || self.kernel == 0 || self.kernel.is_multiple_of(2) {
+                return bad(format!(
+                    "base features must be >= 2 and the kernel odd, got F = {} and k = {}",
+                    self.base_features, self.kernel
+                ));
+            }
+        } else if self.mlp_units == 0 {
+            return bad("mlp_units must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+/// One training run. Defaults: the paper's settings (spec section 3), i.e. the `paper` preset.
+#[derive(Config, Debug, PartialEq)]
+pub struct TrainingConfig {
+    /// The networks.
+    pub model: ModelConfig,
+    /// Adam learning rate of the critic.
+    #[config(default = 1e-4)]
+    pub lr_critic: f64,
+    /// Adam learning rate of the generator.
+    #[config(default = 1e-4)]
+    pub lr_generator: f64,
+    /// Adam beta1.
+    #[config(default = 0.0)]
+    pub beta1: f64,
+    /// Adam beta2.
+    #[config(default = 0.9)]
+    pub beta2: f64,
+    /// Adam epsilon (TensorFlow's default, as the original).
+    #[config(default = 1e-8)]
+    pub epsilon: f64,
+    /// Samples per batch.
+    #[config(default = 64)]
+    pub batch: usize,
+    /// Critic updates per generator update.
+    #[config(default = 5)]
+    pub critic_iters: usize,
+    /// Gradient-penalty weight lambda.
+    #[config(default = 10.0)]
+    pub lambda_gp: f64,
+    /// Iterations (1 generator + `critic_iters` critic updates each).
+    #[config(default = 300000)]
+    pub iterations: usize,
+    /// Shuffle the training windows every epoch (off = the paper's sequential batches).
+    #[config(default = false)]
+    pub shuffle: bool,
+    /// Fraction of windows held out as a dev set whose critic loss is logged (0 = none).
+    #[config(default = 0.0)]
+    pub dev_fraction: f64,
+    /// Set the generator's output bias so that its initial spike probabilities equal the
+    /// training data's per-neuron rates (off in the paper).
+    #[config(default = false)]
+    pub rate_init: bool,
+    /// Random seed (initialisation, batches, noise).
+    #[config(default = 0)]
+    pub seed: u64,
+}
+
+impl TrainingConfig {
+    /// The paper's exact settings for a model.
+    pub fn paper(model: ModelConfig) -> Self {
+        TrainingConfig::new(model)
+    }
+
+    /// Faster on CPU: shuffled batches, learning rate 2e-3, generator bias from the rates
+    /// (departures from the paper, measured in docs/benchmarks.md).
+    pub fn fast(model: ModelConfig) -> Self {
+        TrainingConfig::new(model)
+            .with_shuffle(true)
+            .with_lr_critic(2e-3)
+            .with_lr_generator(2e-3)
+            .with_rate_init(true)
+    }
+
+    /// A preset by name: `paper` or `fast`.
+    pub fn preset(name: &str, model: ModelConfig) -> Result<Self> {
+        match name {
+            "paper" => Ok(Self::paper(model)),
+            "fast" => Ok(Self::fast(model)),
+            other => Err(GanError::Config(format!("unknown preset '{other}' (paper, fast)"))),
+        }
+    }
+
+    /// Check every value.
+    pub fn validate(&self) -> Result<()> {
+        self.model.validate()?;
+        let bad = |detail: String| Err(GanError::Config(detail));
+        for (name, v) in [
+            ("lr_critic", self.lr_critic),
+            ("lr_generator", self.lr_generator),
+            ("epsilon", self.epsilon),
+        ] {
+            if !(v.is_finite() && v > 0.0) {
+                return bad(format!("{name} must be positive, got {v}"));
+            }
+        }
+        for (name, v) in [("beta1", self.beta1), ("beta2", self.beta2)] {
+            if !(0.0..1.0).contains(&v) {
+                return bad(format!("{name} must be in [0, 1), got {v}"));
+            }
+        }
+        if self.batch == 0 || self.critic_iters == 0 {
+            return bad("batch and critic_iters must be at least 1".into());
+        }
+        if !(self.lambda_gp.is_finite() && self.lambda_gp >= 0.0) {
+            return bad(format!("lambda_gp must be >= 0, got {}", self.lambda_gp));
+        }
+        if !(0.0..0.5).contains(&self.dev_fraction) {
+            return bad(format!("dev_fraction must be in [0, 0.5), got {}", self.dev_fraction));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,274 @@
+//! The networks: the semi-convolutional Spike-GAN critic and generator, and the fully connected
+//! pair of the paper's Fig. 2.
+//!
+//! Padding: every convolution pads 2 bins on both sides (k = 5). For the stride-1 generator
+//! convolutions this is exactly TensorFlow's 'same'; for the stride-2 critic convolutions TF pads
+//! 1 bin before and 2 after, which gives the same lengths (T/2, T/4) with the window shifted by one
+//! bin. The spec allows either; we use the symmetric one, whose adjoint the gradient penalty needs.
+
+use burn::module::{Module, Param};
+use burn::nn::conv::{Conv1d, Conv1dConfig};
+use burn::nn::{Initializer, Linear, LinearConfig, PaddingConfig1d};
+use burn::tensor::activation::{leaky_relu, relu, sigmoid};
+use burn::tensor::{Device, Tensor};
+
+use crate::config::{Arch, ModelConfig};
+
+/// Slope of the leaky ReLUs.
+pub const LEAK: f64 = 0.2;
+
+/// The original's initialisation: uniform with standard deviation 0.02.
+fn paper_uniform() -> Initializer {
+    let b = 0.02 * 3f64.sqrt();
+    Initializer::Uniform { min: -b, max: b }
+}
+
+fn zero_bias(bias: Option<Param<Tensor<1>>>, device: &Device) -> Option<Param<Tensor<1>>> {
+    bias.map(|b| Param::from_tensor(Tensor::zeros(b.val().dims(), device)))
+}
+
+fn conv(c_in: usize, c_out: usize, k: usize, stride: usize, device: &Device) -> Conv1d {
+    let mut c = Conv1dConfig::new(c_in, c_out, k)
+        .with_stride(stride)
+        .with_padding(PaddingConfig1d::Explicit(k / 2, k / 2))
+        .with_initializer(paper_uniform())
+        .init(device);
+    c.bias = zero_bias(c.bias, device);
+    c
+}
+
+fn linear(d_in: usize, d_out: usize, init: Initializer, device: &Device) -> Linear {
+    let mut l = LinearConfig::new(d_in, d_out).with_initializer(init).init(device);
+    l.bias = zero_bias(l.bias, device);
+    l
+}
+
+/// Critic of the conv model: `[B, N, T]` -> conv(N -> 2f, stride 2) -> LReLU -> conv(2f -> 4f,
+/// stride 2) -> LReLU -> flatten (channel-major, f*T values) -> linear -> `[B, 1]` score.
+#[derive(Module, Debug)]
+pub struct ConvCritic {
+    /// First convolution, N -> 2f channels, stride 2.
+    pub conv1: Conv1d,
+    /// Second convolution, 2f -> 4f channels, stride 2.
+    pub conv2: Conv1d,
+    /// Final linear layer, f*T -> 1.
+    pub fc: Linear,
+}
+
+impl ConvCritic {
+    fn new(c: &ModelConfig, device: &Device) -> Self {
+        let f = c.f();
+        ConvCritic {
+            conv1: conv(c.neurons, 2 * f, c.kernel, 2, device),
+            conv2: conv(2 * f, 4 * f, c.kernel, 2, device),
+            fc: linear(4 * f * c.bins / 4, 1, paper_uniform(), device),
+        }
+    }
+
+    /// Scores, `[B, N, T]` -> `[B, 1]`.
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<2> {
+        let h = leaky_relu(self.conv1.forward(x), LEAK); // [B, 2f, T/2]
+        let h = leaky_relu(self.conv2.forward(h), LEAK); // [B, 4f, T/4]
+        let [b, c, t] = h.dims();
+        self.fc.forward(h.reshape([b, c * t])) // [B, 1]
+    }
+}
+
+/// Generator of the conv model: z `[B, latent]` -> linear (-> f*T) -> reshape `[B, 4f, T/4]` ->
+/// LReLU -> {nearest upsample x2 -> conv stride 1 -> LReLU} twice (4f -> 2f -> N) -> sigmoid.
+/// The LReLU before the sigmoid is the original's quirk.
+#[derive(Module, Debug)]
+pub struct ConvGenerator {
+    /// Input projection, latent -> f*T.
+    pub fc: Linear,
+    /// 4f -> 2f channels at T/2.
+    pub conv1: Conv1d,
+    /// 2f -> N channels at T.
+    pub conv2: Conv1d,
+}
+
+/// Nearest-neighbour upsampling x2 along time: `[B, C, L]` -> `[B, C, 2L]`.
+fn upsample2(x: Tensor<3>) -> Tensor<3> {
+    let [b, c, l] = x.dims();
+    x.reshape([b, c, l, 1]).expand([b, c, l, 2]).reshape([b, c, 2 * l])
+}
+
+impl ConvGenerator {
+    fn new(c: &ModelConfig, device: &Device) -> Self {
+        let f = c.f();
+        ConvGenerator {
+            fc: linear(c.latent, 4 * f * c.bins / 4, paper_uniform(), device),
+            conv1: conv(4 * f, 2 * f, c.kernel, 1, device),
+            conv2: conv(2 * f, c.neurons, c.kernel, 1, device),
+        }
+    }
+
+    /// Pre-sigmoid activations (logits), `[B, latent]` -> `[B, N, T]`.
+    pub fn logits(&self, z: Tensor<2>) -> Tensor<3> {
+        let [b, _] = z.dims();
+        let c4 = self.conv1.weight.val().dims()[1];
+        let h = self.fc.forward(z);
+        let [_, d] = h.dims();
+        let h = leaky_relu(h.reshape([b, c4, d / c4]), LEAK); // [B, 4f, T/4]
+        let h = leaky_relu(self.conv1.forward(upsample2(h)), LEAK); // [B, 2f, T/2]
+        leaky_relu(self.conv2.forward(upsample2(h)), LEAK) // [B, N, T]
+    }
+}
+
+/// The fully connected critic: N*T -> u, three u -> u (LReLU 0.2 after each), -> 1.
+#[derive(Module, Debug)]
+pub struct MlpCritic {
+    /// Hidden layers.
+    pub hidden: Vec<Linear>,
+    /// Output layer u -> 1.
+    pub out: Linear,
+}
+
+/// He-uniform (std sqrt(2 / fan_in)) for hidden layers.
+fn he_uniform(fan_in: usize) -> Initializer {
+    let b = (6.0 / fan_in as f64).sqrt();
+    Initializer::Uniform { min: -b, max: b }
+}
+
+/// Glorot-uniform for output layers.
+fn glorot_uniform(fan_in: usize, fan_out: usize) -> Initializer {
+    let b = (6.0 / (fan_in + fan_out) as f64).sqrt();
+    Initializer::Uniform { min: -b, max: b }
+}
+
+fn mlp_layers(d_in: usize, u: usize, device: &Device) -> Vec<Linear> {
+    let mut v = vec![linear(d_in, u, he_uniform(d_in), device)];
+    v.extend((0..3).map(|_| linear(u, u, he_uniform(u), device)));
+    v
+}
+
+impl MlpCritic {
+    fn new(c: &ModelConfig, device: &Device) -> Self {
+        let (d, u) = (c.neurons * c.bins, c.mlp_units);
+        MlpCritic {
+            hidden: mlp_layers(d, u, device),
+            out: linear(u, 1, glorot_uniform(u, 1), device),
+        }
+    }
+
+    /// Scores, `[B, N, T]` -> `[B, 1]` (input flattened neuron-major).
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<2> {
+        let [b, n, t] = x.dims();
+        let h = self
+            .hidden
+            .iter()
+            .fold(x.reshape([b, n * t]), |h, l| leaky_relu(l.forward(h), LEAK));
+        self.out.forward(h)
+    }
+}
+
+/// The fully connected generator: latent -> u, three u -> u (ReLU after each), -> N*T, sigmoid.
+#[derive(Module, Debug)]
+pub struct MlpGenerator {
+    /// Hidden layers.
+    pub hidden: Vec<Linear>,
+    /// Output layer u -> N*T.
+    pub out: Linear,
+}
+
+impl MlpGenerator {
+    fn new(c: &ModelConfig, device: &Device) -> Self {
+        let (d, u) = (c.neurons * c.bins, c.mlp_units);
+        MlpGenerator {
+            hidden: mlp_layers(c.latent, u, device),
+            out: linear(u, d, glorot_uniform(u, d), device),
+        }
+    }
+}
+
+/// A critic of either architecture.
+#[derive(Module, Debug)]
+pub enum Critic {
+    /// Semi-convolutional.
+    Conv(ConvCritic),
+    /// Fully connected.
+    Mlp(MlpCritic),
+}
+
+/// A generator of either architecture.
+#[derive(Module, Debug)]
+pub enum Generator {
+    /// Semi-convolutional.
+    Conv(ConvGenerator),
+    /// Fully connected.
+    Mlp(MlpGenerator),
+}
+
+impl Critic {
+    /// A freshly initialised critic.
+    pub fn new(c: &ModelConfig, device: &Device) -> Self {
+        match c.arch {
+            Arch::Conv => Critic::Conv(ConvCritic::new(c, device)),
+            Arch::Mlp => Critic::Mlp(MlpCritic::new(c, device)),
+        }
+    }
+
+    /// Scores, `[B, N, T]` -> `[B, 1]`.
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<2> {
+        match self {
+            Critic::Conv(c) => c.forward(x),
+            Critic::Mlp(c) => c.forward(x),
+        }
+    }
+}
+
+impl Generator {
+    /// A freshly initialised generator.
+    pub fn new(c: &ModelConfig, device: &Device) -> Self {
+        match c.arch {
+            Arch::Conv => Generator::Conv(ConvGenerator::new(c, device)),
+            Arch::Mlp => Generator::Mlp(MlpGenerator::new(c, device)),
+        }
+    }
+
+    /// Pre-sigmoid activations, `[B, latent]` -> `[B, N, T]`.
+    pub fn logits(&self, z: Tensor<2>, neurons: usize, bins: usize) -> Tensor<3> {
+        match self {
+            Generator::Conv(g) => g.logits(z),
+            Generator::Mlp(g) => {
+                let [b, _] = z.dims();
+                let h = g.hidden.iter().fold(z, |h, l| relu(l.forward(h)));
+                g.out.forward(h).reshape([b, neurons, bins])
+            }
+        }
+    }
+
+    /// Spike probabilities, `[B, latent]` -> `[B, N, T]` in (0, 1).
+    pub fn forward(&self, z: Tensor<2>, neurons: usize, bins: usize) -> Tensor<3> {
+        sigmoid(self.logits(z, neurons, bins))
+    }
+
+    /// Set the output bias so that, with the other layers as they are near initialisation, the
+    /// spike probability of neuron i starts near `rates[i]` (logit of the rate; for the conv
+    /// model the logit passes the final LReLU, so negative logits are divided by its slope).
+    pub fn set_output_rates(self, rates: &[f64], bins: usize, device: &Device) -> Self {
+        let logit = |p: f64| {
+            let p = p.clamp(1e-4, 1.0 - 1e-4);
+            (p / (1.0 - p)).ln()
+        };
+        match self {
+            Generator::Conv(mut g) => {
+                let b: Vec<f32> = rates
+                    .iter()
+                    .map(|&p| logit(p))
+                    .map(|l| if l < 0.0 { l / LEAK } else { l } as f32)
+                    .collect();
+                g.conv2.bias = Some(Param::from_tensor(Tensor::from_floats(b.as_slice(), device)));
+                Generator::Conv(g)
+            }
+            Generator::Mlp(mut g) => {
+                let b: Vec<f32> = rates
+                    .iter()
+                    .flat_map(|&p| std::iter::repeat_n(logit(p) as f32, bins))
+                    .collect();
+                g.out.bias = Some(Param::from_tensor(Tensor::from_floats(b.as_slice(), device)));
+                Generator::Mlp(g)
+            }
+        }
+    }
+}

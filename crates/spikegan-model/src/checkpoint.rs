@@ -1,0 +1,142 @@
+//! Checkpoints: a folder `<run>/checkpoint/` with `config.json` (the whole [`TrainingConfig`]),
+//! `generator.bpk`, `critic.bpk` (Burn records, full f32 precision), `optim_generator.bpk`,
+//! `optim_critic.bpk` (Adam states) and `state.json` (iteration, batch order, RNG position).
+//!
+//! Writing is atomic: everything goes to `checkpoint.tmp/`, the previous checkpoint is renamed to
+//! `checkpoint.old/`, the new one into place, and the old one removed; a crash at any point leaves
+//! a complete `checkpoint/` or `checkpoint.old/`, and loading falls back to the latter.
+
+use std::path::{Path, PathBuf};
+
+use burn::module::Module;
+use burn::store::ModuleRecord;
+use burn::tensor::{Bytes, Device};
+
+use crate::config::TrainingConfig;
+use crate::error::{GanError, Result};
+use crate::model::{Critic, Generator};
+use crate::train::{Trainer, TrainerState, TrainingData};
+
+fn err(path: &Path, detail: impl Into<String>) -> GanError {
+    GanError::Checkpoint {
+        path: path.to_path_buf(),
+        detail: detail.into(),
+    }
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    std::fs::write(path, bytes).map_err(|source| GanError::Io {
+        path: path.into(),
+        source,
+    })
+}
+
+/// Maps an IO error on `path` into a [`GanError`].
+fn io(path: &Path) -> impl Fn(std::io::Error) -> GanError + '_ {
+    move |source| GanError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| err(path, format!("cannot read: {e}")))
+}
+
+/// The checkpoint folder of a run: `checkpoint/`, else the `checkpoint.old/` a crash left.
+pub fn checkpoint_dir(run: &Path) -> Result<PathBuf> {
+    for name in ["checkpoint", "checkpoint.old"] {
+        let p = run.join(name);
+        if p.join("state.json").exists() {
+            return Ok(p);
+        }
+    }
+    Err(err(
+        run,
+        "no checkpoint in this run folder (expected checkpoint/state.json)",
+    ))
+}
+
+/// Save the trainer's complete state under `run/checkpoint/`, atomically.
+pub fn save(run: &Path, trainer: &Trainer) -> Result<()> {
+    std::fs::create_dir_all(run).map_err(io(run))?;
+    let tmp = run.join("checkpoint.tmp");
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
+    }
+    std::fs::create_dir_all(&tmp).map_err(io(&tmp))?;
+    let config = serde_json::to_vec_pretty(&trainer.config).map_err(|e| err(&tmp, e.to_string()))?;
+    write(&tmp.join("config.json"), &config)?;
+    let record = |m: ModuleRecord, name: &str| -> Result<()> {
+        let bytes = m.into_bytes().map_err(|e| err(&tmp.join(name), e.to_string()))?;
+        write(&tmp.join(name), &bytes)
+    };
+    record(trainer.generator.clone().into_record(), "generator.bpk")?;
+    record(trainer.critic.clone().into_record(), "critic.bpk")?;
+    let (og, oc) = trainer.optimizers();
+    for (o, name) in [(og, "optim_generator.bpk"), (oc, "optim_critic.bpk")] {
+        let bytes = o.into_bytes().map_err(|e| err(&tmp.join(name), e.to_string()))?;
+        write(&tmp.join(name), &bytes)?;
+    }
+    let state = serde_json::to_vec_pretty(&trainer.state()).map_err(|e| err(&tmp, e.to_string()))?;
+    write(&tmp.join("state.json"), &state)?;
+    let (current, old) = (run.join("checkpoint"), run.join("checkpoint.old"));
+    if old.exists() {
+        std::fs::remove_dir_all(&old).map_err(io(&old))?;
+    }
+    if current.exists() {
+        std::fs::rename(&current, &old).map_err(io(&current))?;
+    }
+    std::fs::rename(&tmp, &current).map_err(io(&tmp))?;
+    if old.exists() {
+        std::fs::remove_dir_all(&old).map_err(io(&old))?;
+    }
+    Ok(())
+}
+
+/// The configuration saved with a run's checkpoint.
+pub fn load_config(run: &Path) -> Result<TrainingConfig> {
+    let dir = checkpoint_dir(run)?;
+    let path = dir.join("config.json");
+    let config: TrainingConfig =
+        serde_json::from_slice(&read(&path)?).map_err(|e| err(&path, format!("not a training configuration: {e}")))?;
+    config.validate()?;
+    Ok(config)
+}
+
+fn load_module<M: Module>(path: &Path, module: M) -> Result<M> {
+    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(read(path)?))
+        .map_err(|e| err(path, format!("corrupt record: {e}")))?;
+    module
+        .try_load_record(record)
+        .map_err(|e| err(path, format!("does not fit the configured architecture: {e}")))
+}
+
+/// The generator of a run's checkpoint, on `device`.
+pub fn load_generator(run: &Path, device: &Device) -> Result<(TrainingConfig, Generator)> {
+    let config = load_config(run)?;
+    let dir = checkpoint_dir(run)?;
+    let generator = load_module(&dir.join("generator.bpk"), Generator::new(&config.model, device))?;
+    Ok((config, generator))
+}
+
+/// A trainer restored from a run's checkpoint, to continue training on `data`.
+pub fn resume(run: &Path, data: &TrainingData, device: &Device) -> Result<Trainer> {
+    let config = load_config(run)?;
+    let dir = checkpoint_dir(run)?;
+    let mut trainer = Trainer::new(config, data, device)?;
+    let generator = load_module(&dir.join("generator.bpk"), trainer.generator.clone())?;
+    let critic: Critic = load_module(&dir.join("critic.bpk"), trainer.critic.clone())?;
+    let optim = |name: &str| {
+        let path = dir.join(name);
+        trainer
+            .fresh_optimizer()
+            .from_bytes(Bytes::from_bytes_vec(read(&path)?))
+            .map_err(|e| err(&path, format!("corrupt optimiser state: {e}")))
+    };
+    let (og, oc) = (optim("optim_generator.bpk")?, optim("optim_critic.bpk")?);
+    let path = dir.join("state.json");
+    let state: TrainerState = serde_json::from_slice(&read(&path)?).map_err(|e| err(&path, e.to_string()))?;
+    trainer.restore(data, generator, critic, og, oc, state);
+    Ok(trainer)
+}

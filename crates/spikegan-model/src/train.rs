@@ -1,0 +1,381 @@
+//! WGAN-GP training (spec section 3): [`Trainer`] holds the networks, their Adam states, the
+//! batch order and the host RNG, so a run can be checkpointed and resumed exactly.
+//!
+//! All randomness after initialisation (batch order, z, the interpolation weights, Bernoulli
+//! draws) comes from one ChaCha8 generator on the host, whose position is saved with each
+//! checkpoint. Each iteration is one generator update (skipped at the very first iteration)
+//! followed by `critic_iters` critic updates, each on the next real batch.
+
+use burn::module::Module;
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::tensor::{Device, Tensor, TensorData};
+use rand::seq::SliceRandom;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+use spike_data::{PackedSamples, SampleSet};
+
+use crate::config::TrainingConfig;
+use crate::error::{GanError, Result};
+use crate::model::{Critic, Generator};
+use crate::penalty::gradient_penalty;
+
+/// Training windows, bit-packed, split into train and dev parts.
+pub struct TrainingData {
+    packed: PackedSamples,
+    train: usize,
+    dev: Vec<usize>,
+    rates: Vec<f64>,
+}
+
+impl TrainingData {
+    /// Windows of the training set. With `dev_fraction > 0` the last windows are held out as the
+    /// dev set, with a gap of T - 1 windows so that (sliding) dev windows share no bin with
+    /// training windows.
+    pub fn new(samples: &SampleSet<'_>, dev_fraction: f64) -> Result<Self> {
+        let n = samples.n_samples();
+        let n_dev = (n as f64 * dev_fraction).floor() as usize;
+        let gap = if n_dev > 0 { samples.n_bins() - 1 } else { 0 };
+        if n < n_dev + gap + 1 {
+            return Err(GanError::Data(format!(
+                "{n} windows are too few for a dev fraction of {dev_fraction}"
+            )));
+        }
+        let train = n - n_dev - gap;
+        let packed = samples.packed();
+        let (nn, t) = (packed.n_neurons, packed.n_bins);
+        let mut counts = vec![0u64; nn];
+        let mut row = vec![0u64; packed.words_per_sample()];
+        for s in 0..train {
+            for (i, c) in counts.iter_mut().enumerate() {
+                packed.sample_row(s, i, &mut row);
+                *c += row.iter().map(|w| u64::from(w.count_ones())).sum::<u64>();
+            }
+        }
+        let rates = counts.iter().map(|&c| c as f64 / (train * t) as f64).collect();
+        Ok(TrainingData {
+            packed,
+            train,
+            dev: (n - n_dev..n).collect(),
+            rates,
+        })
+    }
+
+    /// Neurons N.
+    pub fn neurons(&self) -> usize {
+        self.packed.n_neurons
+    }
+
+    /// Bins per window T.
+    pub fn bins(&self) -> usize {
+        self.packed.n_bins
+    }
+
+    /// Number of training windows.
+    pub fn train_len(&self) -> usize {
+        self.train
+    }
+
+    /// Mean spike probability per bin of each neuron over the training windows.
+    pub fn rates(&self) -> &[f64] {
+        &self.rates
+    }
+
+    /// The windows `indices` as a `[B, N, T]` f32 tensor of 0/1.
+    fn batch(&self, indices: &[usize], device: &Device) -> Tensor<3> {
+        let (n, t) = (self.neurons(), self.bins());
+        let mut values = vec![0f32; indices.len() * n * t];
+        let mut row = vec![0u64; self.packed.words_per_sample()];
+        for (b, &s) in indices.iter().enumerate() {
+            for i in 0..n {
+                self.packed.sample_row(s, i, &mut row);
+                let out = &mut values[(b * n + i) * t..][..t];
+                for (k, &word) in row.iter().enumerate() {
+                    let mut bits = word;
+                    while bits != 0 {
+                        out[k * 64 + bits.trailing_zeros() as usize] = 1.0;
+                        bits &= bits - 1;
+                    }
+                }
+            }
+        }
+        Tensor::from_data(TensorData::new(values, [indices.len(), n, t]), device)
+    }
+}
+
+/// Losses of one iteration (the last critic update's values).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct IterationLog {
+    /// Iteration number, from 1.
+    pub iteration: usize,
+    /// Critic loss: mean D(fake) - mean D(real) + penalty.
+    pub critic_loss: f64,
+    /// Generator loss: -mean D(fake) (NaN at iteration 1, which has no generator update).
+    pub generator_loss: f64,
+    /// The gradient penalty term.
+    pub gradient_penalty: f64,
+    /// Wasserstein estimate: mean D(real) - mean D(fake).
+    pub wasserstein: f64,
+}
+
+/// Where the host RNG and the batch order stand; saved with checkpoints.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TrainerState {
+    /// Iterations done.
+    pub iteration: usize,
+    /// Epoch of the batch order.
+    pub epoch: usize,
+    /// Position in the epoch's order.
+    pub cursor: usize,
+    /// ChaCha8 word position of the host RNG.
+    pub rng_word_pos: u128,
+}
+
+/// A Spike-GAN being trained.
+pub struct Trainer {
+    /// The run's configuration.
+    pub config: TrainingConfig,
+    /// The generator.
+    pub generator: Generator,
+    /// The critic.
+    pub critic: Critic,
+    opt_generator: ModuleOptimizer,
+    opt_critic: ModuleOptimizer,
+    device: Device,
+    rng: ChaCha8Rng,
+    order: Vec<usize>,
+    state: TrainerState,
+}
+
+fn adam(c: &TrainingConfig) -> ModuleOptimizer {
+    AdamConfig::new()
+        .with_beta_1(c.beta1 as f32)
+        .with_beta_2(c.beta2 as f32)
+        .with_epsilon(c.epsilon as f32)
+        .init()
+}
+
+fn scalar(t: Tensor<1>) -> f64 {
+    t.into_scalar::<f32>() as f64
+}
+
+impl Trainer {
+    /// Fresh networks on `device` (which must have autodiff enabled), initialised from the seed.
+    pub fn new(config: TrainingConfig, data: &TrainingData, device: &Device) -> Result<Self> {
+        config.validate()?;
+        let m = &config.model;
+        if (m.neurons, m.bins) != (data.neurons(), data.bins()) {
+            return Err(GanError::Data(format!(
+                "the model is for {} neurons x {} bins but the data has {} x {}",
+                m.neurons,
+                m.bins,
+                data.neurons(),
+                data.bins()
+            )));
+        }
+        if !device.is_autodiff() {
+            return Err(GanError::Config(
+                "training needs a device with autodiff (device.autodiff())".into(),
+            ));
+        }
+        device.seed(config.seed);
+        let mut generator = Generator::new(m, device);
+        if config.rate_init {
+            generator = generator.set_output_rates(data.rates(), m.bins, device);
+        }
+        let critic = Critic::new(m, device);
+        let mut trainer = Trainer {
+            opt_generator: adam(&config),
+            opt_critic: adam(&config),
+            rng: ChaCha8Rng::seed_from_u64(config.seed),
+            device: device.clone(),
+            order: Vec::new(),
+            state: TrainerState {
+                iteration: 0,
+                epoch: 0,
+                cursor: 0,
+                rng_word_pos: 0,
+            },
+            config,
+            generator,
+            critic,
+        };
+        trainer.order = trainer.epoch_order(data, 0);
+        Ok(trainer)
+    }
+
+    /// Iterations done so far.
+    pub fn iteration(&self) -> usize {
+        self.state.iteration
+    }
+
+    /// The device the networks live on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Batch order of an epoch: sequential (the paper), or a permutation seeded by (seed, epoch).
+    fn epoch_order(&self, data: &TrainingData, epoch: usize) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..data.train_len()).collect();
+        if self.config.shuffle {
+            let mut rng =
+                ChaCha8Rng::seed_from_u64(self.config.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            order.shuffle(&mut rng);
+        }
+        order
+    }
+
+    fn next_batch(&mut self, data: &TrainingData) -> Tensor<3> {
+        let b = self.config.batch;
+        let mut idx = Vec::with_capacity(b);
+        while idx.len() < b {
+            if self.state.cursor >= self.order.len() {
+                self.state.epoch += 1;
+                self.state.cursor = 0;
+                self.order = self.epoch_order(data, self.state.epoch);
+            }
+            idx.push(self.order[self.state.cursor]);
+            self.state.cursor += 1;
+        }
+        data.batch(&idx, &self.device)
+    }
+
+    fn noise(&mut self, batch: usize) -> Tensor<2> {
+        let latent = self.config.model.latent;
+        let z: Vec<f32> = (0..batch * latent)
+            .map(|_| StandardNormal.sample(&mut self.rng))
+            .collect();
+        Tensor::from_data(TensorData::new(z, [batch, latent]), &self.device)
+    }
+
+    fn generator_step(&mut self) -> f64 {
+        let (n, t) = (self.config.model.neurons, self.config.model.bins);
+        let z = self.noise(self.config.batch);
+        let frozen = self.critic.clone().no_grad();
+        let loss = frozen.forward(self.generator.forward(z, n, t)).mean().neg();
+        let value = scalar(loss.clone());
+        let grads = GradientsParams::from_grads(loss.backward(), &self.generator);
+        self.generator = self
+            .opt_generator
+            .step(self.config.lr_generator, self.generator.clone(), grads);
+        value
+    }
+
+    /// One critic update; returns (loss, penalty, Wasserstein estimate).
+    fn critic_step(&mut self, data: &TrainingData) -> (f64, f64, f64) {
+        let (n, t, b) = (self.config.model.neurons, self.config.model.bins, self.config.batch);
+        let real = self.next_batch(data);
+        let z = self.noise(b);
+        let fake = self.generator.valid().forward(z, n, t);
+        let fake = Tensor::from_data(fake.into_data(), &self.device);
+        let alpha: Vec<f32> = (0..b).map(|_| self.rng.random::<f32>()).collect();
+        let alpha = Tensor::<3>::from_data(TensorData::new(alpha, [b, 1, 1]), &self.device);
+        let x_hat = real.clone() + (fake.clone() - real.clone()) * alpha;
+        let w = self.critic.forward(real).mean() - self.critic.forward(fake).mean();
+        let gp = gradient_penalty(&self.critic, x_hat, self.config.lambda_gp);
+        let loss = gp.clone() - w.clone();
+        let values = (scalar(loss.clone()), scalar(gp), scalar(w));
+        let grads = GradientsParams::from_grads(loss.backward(), &self.critic);
+        self.critic = self.opt_critic.step(self.config.lr_critic, self.critic.clone(), grads);
+        values
+    }
+
+    /// One iteration; errors when a loss becomes NaN or infinite (the networks are then not
+    /// to be trusted: reload the last checkpoint).
+    pub fn step(&mut self, data: &TrainingData) -> Result<IterationLog> {
+        let iteration = self.state.iteration + 1;
+        let generator_loss = if self.state.iteration > 0 {
+            self.generator_step()
+        } else {
+            f64::NAN
+        };
+        let mut last = (0.0, 0.0, 0.0);
+        for _ in 0..self.config.critic_iters {
+            last = self.critic_step(data);
+        }
+        let log = IterationLog {
+            iteration,
+            critic_loss: last.0,
+            generator_loss,
+            gradient_penalty: last.1,
+            wasserstein: last.2,
+        };
+        for (what, v) in [
+            ("the critic loss", log.critic_loss),
+            ("the generator loss", log.generator_loss),
+        ] {
+            if v.is_infinite() || (v.is_nan() && iteration > 1) {
+                return Err(GanError::Diverged {
+                    iteration,
+                    what,
+                    value: v,
+                });
+            }
+        }
+        self.state.iteration = iteration;
+        Ok(log)
+    }
+
+    /// Critic loss (without the penalty's weight... with it, as in training) on the dev windows,
+    /// in batches; `None` without a dev set. Uses fresh noise from a generator seeded by the
+    /// iteration, so it does not move the training RNG.
+    pub fn dev_critic_loss(&self, data: &TrainingData) -> Option<f64> {
+        if data.dev.is_empty() {
+            return None;
+        }
+        let (n, t, b) = (self.config.model.neurons, self.config.model.bins, self.config.batch);
+        let mut rng = ChaCha8Rng::seed_from_u64(self.config.seed.wrapping_add(self.state.iteration as u64));
+        let critic = self.critic.valid();
+        let generator = self.generator.valid();
+        let device = self.device.clone().without_autodiff();
+        let (mut total, mut count) = (0.0, 0usize);
+        for chunk in data.dev.chunks(b).take(64) {
+            let real = Tensor::from_data(data.batch(chunk, &self.device).into_data(), &device);
+            let z: Vec<f32> = (0..chunk.len() * self.config.model.latent)
+                .map(|_| StandardNormal.sample(&mut rng))
+                .collect();
+            let z = Tensor::from_data(TensorData::new(z, [chunk.len(), self.config.model.latent]), &device);
+            let fake = generator.forward(z, n, t);
+            let l = critic.forward(fake).mean() - critic.forward(real).mean();
+            total += scalar(l) * chunk.len() as f64;
+            count += chunk.len();
+        }
+        Some(total / count as f64)
+    }
+
+    /// Where the RNG and batch order stand (for checkpoints).
+    pub fn state(&self) -> TrainerState {
+        TrainerState {
+            rng_word_pos: self.rng.get_word_pos(),
+            ..self.state.clone()
+        }
+    }
+
+    pub(crate) fn optimizers(&self) -> (&ModuleOptimizer, &ModuleOptimizer) {
+        (&self.opt_generator, &self.opt_critic)
+    }
+
+    /// Put back networks, optimiser states and RNG position from a checkpoint.
+    pub(crate) fn restore(
+        &mut self,
+        data: &TrainingData,
+        generator: Generator,
+        critic: Critic,
+        opt_generator: ModuleOptimizer,
+        opt_critic: ModuleOptimizer,
+        state: TrainerState,
+    ) {
+        self.generator = generator;
+        self.critic = critic;
+        self.opt_generator = opt_generator;
+        self.opt_critic = opt_critic;
+        self.rng = ChaCha8Rng::seed_from_u64(self.config.seed);
+        self.rng.set_word_pos(state.rng_word_pos);
+        self.order = self.epoch_order(data, state.epoch);
+        self.state = state;
+    }
+
+    pub(crate) fn fresh_optimizer(&self) -> ModuleOptimizer {
+        adam(&self.config)
+    }
+}

@@ -100,6 +100,45 @@ fn stats() -> anyhow::Result<()> {
     save("stats", &rust, python.as_deref())
 }
 
+/// P1: training iterations per second on the retina config, 2 threads, against the PyTorch port.
+fn train() -> anyhow::Result<()> {
+    let shared = shared_dir();
+    let data_env = shared.join("datasets").to_string_lossy().into_owned();
+    let rust = json_line(
+        "cargo",
+        &["bench", "-q", "-p", "spikegan-model", "--bench", "train"],
+        &[("SPIKEGAN_DATA", &data_env), ("RAYON_NUM_THREADS", "2")],
+    )?;
+    let script = shared.join("reference/pytorch-spikegan/spikegan_torch.py");
+    let python = if python_has("torch, numpy, scipy") && script.exists() {
+        let out = root().join("target/bench/pytorch");
+        json_line(
+            "python3",
+            &[
+                &script.to_string_lossy(),
+                "--iters",
+                "70",
+                "--eval-every",
+                "0",
+                "--threads",
+                "2",
+                "--out",
+                &out.to_string_lossy(),
+            ],
+            &[],
+        )?;
+        Some(
+            std::fs::read_to_string(out.join("summary.json"))
+                .context("PyTorch summary.json")?
+                .replace('\n', " "),
+        )
+    } else {
+        eprintln!("torch is not installed (pip install torch numpy scipy): the PyTorch side is not measured");
+        None
+    };
+    save("train", &rust, python.as_deref())
+}
+
 pub fn run(args: &[String]) -> anyhow::Result<()> {
     if !Path::new(&shared_dir()).join("datasets").is_dir() {
         bail!(
@@ -110,7 +149,8 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     match args.first().map(String::as_str).unwrap_or("all") {
         "data" => data(),
         "stats" => stats(),
-        "all" => data().and_then(|_| stats()),
-        other => bail!("unknown benchmark '{other}' (data, stats, all)"),
+        "train" => train(),
+        "all" => data().and_then(|_| stats()).and_then(|_| train()),
+        other => bail!("unknown benchmark '{other}' (data, stats, train, all)"),
     }
 }

@@ -2,6 +2,7 @@
 //!
 //! This binary only parses arguments, calls the library crates and prints; see docs/architecture.md.
 
+mod backend;
 mod commands;
 
 use std::process::ExitCode;
@@ -33,6 +34,10 @@ enum Command {
     Compare(commands::stats::CompareArgs),
     /// For generated samples, the nearest training sample by Hamming distance (memorisation check).
     Nearest(commands::stats::NearestArgs),
+    /// Train Spike-GAN (WGAN-GP) on binary spike data.
+    Train(Box<commands::gan::TrainArgs>),
+    /// Draw samples from a trained Spike-GAN run.
+    Sample(commands::gan::SampleArgs),
 }
 
 /// What a command reports besides errors: success, or a check that did not pass (exit code 1).
@@ -52,6 +57,8 @@ fn main() -> ExitCode {
         Command::Stats(a) => commands::stats::stats(&a),
         Command::Compare(a) => commands::stats::compare(&a),
         Command::Nearest(a) => commands::stats::nearest(&a),
+        Command::Train(a) => commands::gan::train(&a),
+        Command::Sample(a) => commands::gan::sample(&a),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

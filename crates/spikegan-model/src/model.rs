@@ -181,7 +181,8 @@ impl MlpGenerator {
     }
 }
 
-/// A critic of either architecture.
+/// A critic of either architecture. (One exists per run, so the variants' size difference is moot.)
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Critic {
     /// Semi-convolutional.
@@ -191,6 +192,7 @@ pub enum Critic {
 }
 
 /// A generator of either architecture.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Generator {
     /// Semi-convolutional.

@@ -362,6 +362,17 @@ pub(super) fn write_samples(path: &Path, dims: &[usize; 3], values: &[u8], bin_w
     Ok(())
 }
 
+pub(super) fn write_probabilities(path: &Path, dims: &[usize; 3], values: &[f32]) -> Result<()> {
+    let file = File::create(path).map_err(|e| h5err(path, "/", e))?;
+    let arr = ndarray::ArrayViewD::from_shape(dims.to_vec(), values)
+        .map_err(|e| DataError::param("--out", format!("shape {dims:?}: {e}")))?;
+    file.new_dataset_builder()
+        .with_data(arr)
+        .create("probabilities")
+        .map_err(|e| h5err(path, "probabilities", e))?;
+    Ok(())
+}
+
 fn write_str_attr(path: &Path, loc: &Location, name: &str, value: &str) -> Result<()> {
     let v: VarLenUnicode = value.parse().map_err(|e| DataError::param("--out", format!("{e:?}")))?;
     loc.new_attr::<VarLenUnicode>()

@@ -393,6 +393,34 @@ pub fn write_samples(path: &Path, samples: &SampleSet<'_>) -> Result<()> {
     })
 }
 
+/// Write spike probabilities `[n, N, T]` (f32 in [0, 1]) atomically: `/probabilities` in HDF5, a
+/// 3-D float array in `.npy`. MAT output is not supported for probabilities.
+pub fn write_probabilities(path: &Path, dims: [usize; 3], values: &[f32]) -> Result<()> {
+    let format = OutFormat::from_path(path)?;
+    write_atomically(path, |tmp| match format {
+        OutFormat::Npy => npy::write_f32(tmp, &dims, values),
+        OutFormat::MatV5 => Err(DataError::param(
+            "--out",
+            "probabilities are written as .h5 or .npy, not .mat",
+        )),
+        OutFormat::Hdf5 => write_probabilities_hdf5(tmp, &dims, values),
+    })
+}
+
+#[cfg(feature = "hdf5")]
+fn write_probabilities_hdf5(tmp: &Path, dims: &[usize; 3], values: &[f32]) -> Result<()> {
+    h5::write_probabilities(tmp, dims, values)
+}
+
+#[cfg(not(feature = "hdf5"))]
+fn write_probabilities_hdf5(tmp: &Path, _dims: &[usize; 3], _values: &[f32]) -> Result<()> {
+    Err(DataError::FeatureMissing {
+        path: tmp.into(),
+        format: "HDF5",
+        feature: "hdf5",
+    })
+}
+
 #[cfg(feature = "hdf5")]
 fn write_raster_hdf5(tmp: &Path, raster: &SpikeRaster) -> Result<()> {
     h5::write_raster(tmp, raster)

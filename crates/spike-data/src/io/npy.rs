@@ -55,6 +55,15 @@ pub(super) fn read(path: &Path) -> Result<Matrix> {
 
 /// Write a C-order u8 array of shape `dims`.
 pub(super) fn write(path: &Path, dims: &[usize], values: &[u8]) -> Result<()> {
+    write_typed(path, dims, values)
+}
+
+/// Write a C-order f32 array of shape `dims`.
+pub(super) fn write_f32(path: &Path, dims: &[usize], values: &[f32]) -> Result<()> {
+    write_typed(path, dims, values)
+}
+
+fn write_typed<T: Clone + ndarray_npy::WritableElement>(path: &Path, dims: &[usize], values: &[T]) -> Result<()> {
     let a = ArrayD::from_shape_vec(dims.to_vec(), values.to_vec())
         .map_err(|e| DataError::param("--out", format!("shape {dims:?}: {e}")))?;
     let file = std::fs::File::create(path).map_err(|e| DataError::io(path, e))?;

@@ -1,0 +1,334 @@
+//! `spikegan train` and `spikegan sample`: Spike-GAN from the command line.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde_json::json;
+use spike_data::io;
+use spike_stats::{paper_errors, paper_stats};
+use spikegan_model::sample::{binarize, sample_probabilities};
+use spikegan_model::train::{Trainer, TrainingData};
+use spikegan_model::{Arch, ModelConfig, TrainingConfig, checkpoint};
+
+use super::load;
+use super::stats::samples_of;
+use crate::Outcome;
+use crate::backend::{Backend, device};
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Training data: a raster (cut into windows) or samples [n, N, T].
+    #[arg(long)]
+    pub data: PathBuf,
+    /// MAT variable / HDF5 dataset.
+    #[arg(long, visible_alias = "dataset")]
+    pub key: Option<String>,
+    /// Window length T in bins (raster input).
+    #[arg(long, default_value_t = 32)]
+    pub window: usize,
+    /// Bins between training windows (default 1: every sliding window, as the paper).
+    #[arg(long, default_value_t = 1)]
+    pub stride: usize,
+    /// Hyperparameter preset: `paper` (the paper's exact settings) or `fast` (see docs/benchmarks.md).
+    #[arg(long, default_value = "paper")]
+    pub preset: String,
+    /// A TOML or JSON file with a whole training configuration (replaces the preset).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Architecture: conv (Spike-GAN) or mlp (the paper's fully connected comparison).
+    #[arg(long, value_parser = ["conv", "mlp"])]
+    pub arch: Option<String>,
+    /// Number of iterations (1 generator + 5 critic updates each).
+    #[arg(long)]
+    pub iters: Option<usize>,
+    /// Random seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Learning rate of both networks.
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Batch size.
+    #[arg(long)]
+    pub batch: Option<usize>,
+    /// Shuffle batches every epoch (the paper takes them in order).
+    #[arg(long)]
+    pub shuffle: bool,
+    /// Hold out this fraction of windows as a dev set and log its critic loss.
+    #[arg(long)]
+    pub dev_fraction: Option<f64>,
+    /// Evaluate every this many iterations (0 = never): sample, binarise, log the seven errors.
+    #[arg(long, default_value_t = 1000)]
+    pub eval_every: usize,
+    /// Samples per evaluation.
+    #[arg(long, default_value_t = 8192)]
+    pub eval_samples: usize,
+    /// Write a checkpoint every this many iterations (and always at the end).
+    #[arg(long, default_value_t = 1000)]
+    pub checkpoint_every: usize,
+    /// Write a log line every this many iterations.
+    #[arg(long, default_value_t = 10)]
+    pub log_every: usize,
+    /// Stop cleanly (with a checkpoint) after this many minutes.
+    #[arg(long)]
+    pub max_minutes: Option<f64>,
+    /// Continue from the run folder's last checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+    /// Compute backend.
+    #[arg(long, value_enum, default_value = "flex")]
+    pub backend: Backend,
+    /// Run folder: checkpoint/, config.json, log.jsonl.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct SampleArgs {
+    /// Run folder written by `spikegan train`.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Number of samples.
+    #[arg(short = 'n', long, default_value_t = 8192)]
+    pub samples: usize,
+    /// Write spike probabilities (f32) instead of binarised samples.
+    #[arg(long)]
+    pub probabilities: bool,
+    /// Random seed for z and the Bernoulli draws.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Compute backend.
+    #[arg(long, value_enum, default_value = "flex")]
+    pub backend: Backend,
+    /// Output (.h5, .npy; .mat for binary samples).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+fn config_from(a: &TrainArgs, neurons: usize, bins: usize) -> anyhow::Result<TrainingConfig> {
+    let mut model = ModelConfig::new().with_neurons(neurons).with_bins(bins);
+    if let Some(arch) = &a.arch {
+        model = model.with_arch(if arch == "mlp" { Arch::Mlp } else { Arch::Conv });
+    }
+    let mut c = match &a.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            let value: serde_json::Value = if path.extension().is_some_and(|e| e == "toml") {
+                toml::from_str(&text).with_context(|| format!("{}: not valid TOML", path.display()))?
+            } else {
+                serde_json::from_str(&text).with_context(|| format!("{}: not valid JSON", path.display()))?
+            };
+            serde_json::from_value(value)
+                .with_context(|| format!("{}: not a training configuration", path.display()))?
+        }
+        None => TrainingConfig::preset(&a.preset, model)?,
+    };
+    if let Some(v) = a.iters {
+        c.iterations = v;
+    }
+    if let Some(v) = a.seed {
+        c.seed = v;
+    }
+    if let Some(v) = a.lr {
+        (c.lr_critic, c.lr_generator) = (v, v);
+    }
+    if let Some(v) = a.batch {
+        c.batch = v;
+    }
+    if a.shuffle {
+        c.shuffle = true;
+    }
+    if let Some(v) = a.dev_fraction {
+        c.dev_fraction = v;
+    }
+    if (c.model.neurons, c.model.bins) != (neurons, bins) {
+        bail!(
+            "the configuration is for {} neurons x {} bins but the data has {neurons} x {bins}",
+            c.model.neurons,
+            c.model.bins
+        );
+    }
+    c.validate()?;
+    Ok(c)
+}
+
+/// Seconds of training already logged in a run's log (to continue the clock on resume).
+fn logged_seconds(log: &Path) -> f64 {
+    std::fs::read_to_string(log)
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .rev()
+                .find_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()?["seconds"].as_f64())
+        })
+        .unwrap_or(0.0)
+}
+
+pub fn train(a: &TrainArgs) -> anyhow::Result<Outcome> {
+    let loaded = load(&a.data, a.key.as_deref())?;
+    let set = samples_of(&loaded, &a.data, a.window, Some(a.stride), None)?;
+    let base = device(a.backend)?;
+    let dev = base.clone().autodiff();
+    let resuming = a.resume && checkpoint::checkpoint_dir(&a.out).is_ok();
+    let config = if resuming {
+        checkpoint::load_config(&a.out)?
+    } else {
+        config_from(a, set.n_neurons(), set.n_bins())?
+    };
+    let data = TrainingData::new(&set, config.dev_fraction)?;
+    let mut trainer = if resuming {
+        let t = checkpoint::resume(&a.out, &data, &dev)?;
+        tracing::info!(iteration = t.iteration(), "resumed from {}", a.out.display());
+        t
+    } else {
+        if a.resume {
+            tracing::info!("no checkpoint in {} yet: starting a new run", a.out.display());
+        }
+        Trainer::new(config, &data, &dev)?
+    };
+    let total = a.iters.unwrap_or(trainer.config.iterations);
+    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    super::write_json(&a.out.join("config.json"), &serde_json::to_value(&trainer.config)?)?;
+    let reference = paper_stats(&set);
+    let log_path = a.out.join("log.jsonl");
+    let offset = if resuming { logged_seconds(&log_path) } else { 0.0 };
+    let mut log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(resuming)
+        .write(true)
+        .truncate(!resuming)
+        .open(&log_path)
+        .with_context(|| format!("opening {}", log_path.display()))?;
+    let interrupted = Arc::new(AtomicBool::new(false));
+    {
+        let flag = interrupted.clone();
+        ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst)).context("installing the Ctrl-C handler")?;
+    }
+    tracing::info!(
+        windows = data.train_len(),
+        neurons = set.n_neurons(),
+        bins = set.n_bins(),
+        "training {:?} Spike-GAN on {}",
+        trainer.config.model.arch,
+        a.data.display()
+    );
+    let bar = ProgressBar::new(total as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} it  {per_sec}  eta {eta}  {msg}").expect("static template"),
+    );
+    bar.set_position(trainer.iteration() as u64);
+    let start = Instant::now();
+    let deadline = a.max_minutes.map(|m| m * 60.0);
+    let mut rng = ChaCha8Rng::seed_from_u64(trainer.config.seed ^ 0xE7A1);
+    let mut stop_reason = "finished";
+    let mut eval_seconds = 0.0;
+    while trainer.iteration() < total {
+        let it = match trainer.step(&data) {
+            Ok(it) => it,
+            Err(e) => {
+                bar.abandon();
+                return Err(e).context(format!(
+                    "the last good checkpoint is in {}",
+                    a.out.join("checkpoint").display()
+                ));
+            }
+        };
+        let seconds = offset + start.elapsed().as_secs_f64();
+        bar.inc(1);
+        let mut line = None;
+        if it.iteration % a.log_every.max(1) == 0 || it.iteration == total {
+            bar.set_message(format!("W {:.3}  critic {:.3}", it.wasserstein, it.critic_loss));
+            line = Some(json!({
+                "iteration": it.iteration, "seconds": seconds, "critic_loss": it.critic_loss,
+                "generator_loss": if it.generator_loss.is_nan() { None } else { Some(it.generator_loss) },
+                "gradient_penalty": it.gradient_penalty, "wasserstein": it.wasserstein,
+            }));
+        }
+        if a.eval_every > 0 && (it.iteration % a.eval_every == 0 || it.iteration == total) {
+            let t0 = Instant::now();
+            let m = &trainer.config.model;
+            let p = sample_probabilities(&trainer.generator, m, a.eval_samples, 1024, &mut rng, trainer.device());
+            let values = binarize(&p, &mut rng);
+            let samples =
+                spike_data::SampleSet::from_owned(values, a.eval_samples, m.neurons, m.bins, Default::default())?;
+            let errors = paper_errors(&paper_stats(&samples), &reference)?;
+            let dev_loss = trainer.dev_critic_loss(&data);
+            eval_seconds += t0.elapsed().as_secs_f64();
+            let mut l = line
+                .take()
+                .unwrap_or_else(|| json!({"iteration": it.iteration, "seconds": seconds}));
+            l["errors"] = errors
+                .named()
+                .iter()
+                .map(|(k, v)| (k.to_string(), json!(v)))
+                .collect::<serde_json::Map<_, _>>()
+                .into();
+            l["dev_critic_loss"] = json!(dev_loss);
+            l["eval_seconds_total"] = json!(eval_seconds);
+            bar.println(format!(
+                "iteration {}: covariance error {:.3}, k-probabilities {:.4}, mean {:.3}",
+                it.iteration, errors.covariance, errors.k_probabilities, errors.mean
+            ));
+            line = Some(l);
+        }
+        if let Some(l) = line {
+            writeln!(log, "{l}").with_context(|| format!("writing {}", log_path.display()))?;
+        }
+        let out_of_time = deadline.is_some_and(|d| start.elapsed().as_secs_f64() >= d);
+        let stop = interrupted.load(Ordering::SeqCst) || out_of_time;
+        if stop || it.iteration % a.checkpoint_every.max(1) == 0 {
+            checkpoint::save(&a.out, &trainer)?;
+        }
+        if stop {
+            stop_reason = if out_of_time {
+                "--max-minutes reached"
+            } else {
+                "interrupted (Ctrl-C)"
+            };
+            break;
+        }
+    }
+    checkpoint::save(&a.out, &trainer)?;
+    bar.finish_and_clear();
+    println!(
+        "{stop_reason}: {} iterations in {:.1} s ({:.2} it/s); checkpoint in {}",
+        trainer.iteration(),
+        start.elapsed().as_secs_f64(),
+        trainer.iteration() as f64 / (offset + start.elapsed().as_secs_f64()).max(1e-9),
+        a.out.join("checkpoint").display()
+    );
+    Ok(Outcome::Success)
+}
+
+pub fn sample(a: &SampleArgs) -> anyhow::Result<Outcome> {
+    let dev = device(a.backend)?;
+    let (config, generator) = checkpoint::load_generator(&a.run, &dev)?;
+    let m = &config.model;
+    let mut rng = ChaCha8Rng::seed_from_u64(a.seed);
+    let p = sample_probabilities(&generator, m, a.samples, 1024, &mut rng, &dev);
+    let dims = [a.samples, m.neurons, m.bins];
+    if a.probabilities {
+        io::write_probabilities(&a.out, dims, &p).with_context(|| format!("writing {}", a.out.display()))?;
+    } else {
+        let values = binarize(&p, &mut rng);
+        let set = spike_data::SampleSet::from_owned(values, a.samples, m.neurons, m.bins, Default::default())?;
+        io::write_samples(&a.out, &set).with_context(|| format!("writing {}", a.out.display()))?;
+    }
+    println!(
+        "{}: {} {} samples of {} neurons x {} bins from {}",
+        a.out.display(),
+        a.samples,
+        if a.probabilities { "probability" } else { "binarised" },
+        m.neurons,
+        m.bins,
+        a.run.display()
+    );
+    Ok(Outcome::Success)
+}

@@ -1,0 +1,154 @@
+//! `spikegan stats | compare | nearest`.
+
+use spike_data::SpikeRaster;
+use spike_data::io::{self};
+
+use crate::{fails, ok, retina, s, shared};
+
+/// The paper's Fig. 3 comparison (first 8192 non-overlapping windows of the published k-pairwise
+/// and DG samples against all 283010 sliding windows of the recording), against values computed
+/// independently with numpy by bench/stats_numpy.py (np.cov etc. on the materialised series).
+#[test]
+fn compare_reproduces_the_papers_fig3_errors() {
+    let d = shared().join("retina50");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("errors.json");
+    let (k, dg) = (
+        d.join("k_pairwise_num_neurons_50_1.mat"),
+        d.join("DG_num_neurons_50_1.mat"),
+    );
+    let table = ok(&[
+        "compare",
+        "--reference",
+        s(&d.join("original_data_num_neurons_50_1.mat")),
+        "--reference-stride",
+        "1",
+        s(&k),
+        s(&dg),
+        "--stride",
+        "32",
+        "--max-samples",
+        "8192",
+        "--out",
+        s(&out),
+    ]);
+    assert!(table.contains("283010 samples of 50 x 32"), "{table}");
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let numpy = [
+        (
+            &k,
+            [
+                0.39519241897509116,
+                0.153939626610596,
+                0.010869712416616172,
+                0.0050267253476887945,
+                2.5742428427840798,
+                2.468373309502369,
+                4.251547446014483,
+            ],
+        ),
+        (
+            &dg,
+            [
+                0.40794288028967685,
+                0.14850825210321594,
+                0.01143972568881713,
+                0.006649597767515504,
+                0.17104137208579823,
+                2.033903616479983,
+                0.37042404982723565,
+            ],
+        ),
+    ];
+    let keys = [
+        "mean",
+        "covariance",
+        "variance",
+        "k_probabilities",
+        "autocorrelogram",
+        "time_course",
+        "lag_covariance",
+    ];
+    for (path, expected) in numpy {
+        let model = &json["models"][s(path)];
+        for (key, want) in keys.iter().zip(expected) {
+            let got = model[key]
+                .as_f64()
+                .unwrap_or_else(|| panic!("{key} missing in {model}"));
+            assert!(
+                (got - want).abs() <= 1e-9 * want.abs(),
+                "{}: {key} = {got}, numpy {want}",
+                path.display()
+            );
+        }
+    }
+    // Different shapes are a clear error.
+    let sim = dir.path().join("sim.h5");
+    ok(&["simulate", "uniform", "--samples", "4", "--out", s(&sim)]);
+    let e = fails(&[
+        "compare",
+        "--reference",
+        s(&retina()),
+        s(&sim),
+        "--window",
+        "128",
+        "--out",
+        s(&out),
+    ]);
+    assert!(e.contains("neurons"), "{e}");
+}
+
+#[test]
+fn stats_and_nearest_on_windows() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("stats.json");
+    let summary = ok(&[
+        "stats",
+        s(&retina()),
+        "--window",
+        "32",
+        "--max-samples",
+        "1024",
+        "--out",
+        s(&out),
+    ]);
+    assert!(summary.contains("1024 samples x 50 neurons x 32 bins"), "{summary}");
+    let st: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(st["n_samples"], 1024);
+    assert_eq!(st["covariance"].as_array().unwrap().len(), 50);
+    assert_eq!(st["time_course"][0].as_array().unwrap().len(), 32);
+    assert_eq!(st["k_probabilities"].as_array().unwrap().len(), 51);
+    assert_eq!(st["autocorrelogram"].as_array().unwrap().len(), 21);
+    // The golden fixture's first value (these are the same 1024 windows).
+    assert_eq!(st["mean_spike_count"][0], 1.103515625);
+    let hz = st["firing_rate_hz"][0].as_f64().unwrap();
+    assert!((hz - 1.103515625 / (32.0 * 0.02)).abs() < 1e-12);
+    assert!(st["entropy_bits"].as_f64().unwrap() > 1.0);
+    // Real windows against their own set, excluding themselves: distances are positive.
+    let near = dir.path().join("near.json");
+    ok(&[
+        "nearest",
+        "--train",
+        s(&retina()),
+        "--train-stride",
+        "32",
+        "--generated",
+        s(&retina()),
+        "--stride",
+        "32",
+        "-m",
+        "20",
+        "--out",
+        s(&near),
+    ]);
+    let n: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&near).unwrap()).unwrap();
+    assert_eq!(n["excluded_self"], true);
+    let found = n["nearest"].as_array().unwrap();
+    assert_eq!(found.len(), 20);
+    assert!(found.iter().all(|f| f["train"] != f["generated"]));
+    // Non-binary input is refused where samples are needed.
+    let counts = dir.path().join("counts.npy");
+    io::write_raster(&counts, &SpikeRaster::new(vec![0, 2, 1, 0, 1, 1, 0, 0], 4, 2).unwrap()).unwrap();
+    let e = fails(&["stats", s(&counts), "--window", "2", "--out", s(&out)]);
+    assert!(e.contains("counts.npy") && e.contains("1 value(s) are > 1"), "{e}");
+}

@@ -2,7 +2,9 @@
 //!
 //! - `setup`: install what a fresh Debian machine lacks (libhdf5 via apt-get) and build.
 //! - `ci`: setup, then fmt check, clippy -D warnings, tests, docs without warnings.
-//! - `quickstart`: setup, then run `spikegan` on the shared retina data (the README's main job).
+//! - `quickstart`: setup, then run `spikegan` on the shared retina data (the README's main job):
+//!   verify the files, describe the recording, and compute the paper's Fig. 3 errors of its
+//!   published baselines (`results/fig3_baseline_errors.json`).
 //!
 //! xtask never links libhdf5: it only runs other programs.
 
@@ -146,13 +148,41 @@ fn quickstart(args: &[String]) -> anyhow::Result<()> {
             data_dir.display()
         );
     }
-    let retina = retina.to_string_lossy().into_owned();
+    let d = data_dir.join("retina50");
+    let file = |name: &str| d.join(name).to_string_lossy().into_owned();
+    let (retina, k, dg) = (
+        file("original_data_num_neurons_50_1.mat"),
+        file("k_pairwise_num_neurons_50_1.mat"),
+        file("DG_num_neurons_50_1.mat"),
+    );
     let dir = data_dir.to_string_lossy().into_owned();
+    let out = root()
+        .join("results/fig3_baseline_errors.json")
+        .to_string_lossy()
+        .into_owned();
     let spikegan = ["run", "--release", "--quiet", "-p", "spikegan-cli", "--"];
     let with = |extra: &[&str]| -> Vec<String> { spikegan.iter().chain(extra).map(|s| s.to_string()).collect() };
+    // The paper's Fig. 3 table for its published baselines: 8192 windows of each against all
+    // sliding windows of the recording.
+    let fig3 = [
+        "compare",
+        "--reference",
+        &retina,
+        "--reference-stride",
+        "1",
+        &k,
+        &dg,
+        "--stride",
+        "32",
+        "--max-samples",
+        "8192",
+        "--out",
+        &out,
+    ];
     for cmd in [
         with(&["data", "verify", "--dir", &dir]),
         with(&["data", "info", &retina]),
+        with(&fig3),
     ] {
         let refs: Vec<&str> = cmd.iter().map(String::as_str).collect();
         run("cargo", &refs, &[])?;

@@ -101,6 +101,13 @@ fn check_common(neurons: usize, bins: usize, samples: usize, rate: f64, group: u
     Ok(())
 }
 
+/// `count` probabilities `mean * U(0.5, 1.5)`, capped at 1: the per-group or per-neuron rates.
+fn jittered(mean: f64, count: usize, rng: &mut impl Rng) -> Vec<f64> {
+    (0..count)
+        .map(|_| (mean * rng.random_range(0.5..1.5)).min(1.0))
+        .collect()
+}
+
 fn bern(rng: &mut impl Rng, p: f64) -> u8 {
     u8::from(rng.random::<f64>() < p)
 }
@@ -206,10 +213,8 @@ pub fn simulate_uniform(p: &UniformParams, seed: u64) -> Result<Simulation> {
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let n_groups = p.neurons / p.group;
-    let group_rates: Vec<f64> = (0..n_groups)
-        .map(|_| (p.rate * rng.random_range(0.5..1.5)).min(1.0))
-        .collect();
-    let group_corrs: Vec<f64> = (0..n_groups).map(|_| p.corr * rng.random_range(0.5..1.5)).collect();
+    let group_rates = jittered(p.rate, n_groups, &mut rng);
+    let group_corrs = jittered(p.corr, n_groups, &mut rng);
     let (n, t) = (p.samples, p.bins);
     let mut raw = vec![0u8; n * p.neurons * t];
     let mut reference = vec![0u8; t];
@@ -302,9 +307,7 @@ fn add_packet(sample: &mut [u8], t: usize, neurons: &[usize], onset: usize, nois
 pub fn simulate_packets(p: &PacketParams, seed: u64) -> Result<Simulation> {
     check_packets(p, true)?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let rates: Vec<f64> = (0..p.neurons)
-        .map(|_| (p.rate * rng.random_range(0.5..1.5)).min(1.0))
-        .collect();
+    let rates = jittered(p.rate, p.neurons, &mut rng);
     let (n, t, g) = (p.samples, p.bins, p.group);
     let mut raw = vec![0u8; n * p.neurons * t];
     let mut onsets = vec![0u8; t];
@@ -337,9 +340,7 @@ pub fn simulate_packets(p: &PacketParams, seed: u64) -> Result<Simulation> {
 pub fn simulate_two_mode_packets(p: &PacketParams, seed: u64) -> Result<Simulation> {
     check_packets(p, false)?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let rates: Vec<f64> = (0..p.neurons)
-        .map(|_| (p.rate * rng.random_range(0.5..1.5)).min(1.0))
-        .collect();
+    let rates = jittered(p.rate, p.neurons, &mut rng);
     let (n, t, g) = (p.samples, p.bins, p.group);
     let mut raw = vec![0u8; n * p.neurons * t];
     let mut stimulus = Vec::with_capacity(n);

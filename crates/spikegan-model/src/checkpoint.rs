@@ -14,8 +14,9 @@ use burn::tensor::{Bytes, Device};
 
 use crate::config::TrainingConfig;
 use crate::error::{GanError, Result};
-use crate::model::{Critic, Generator};
+use crate::model::{Critic, Generator, InitRng};
 use crate::train::{Trainer, TrainerState, TrainingData};
+use rand::SeedableRng;
 
 fn err(path: &Path, detail: impl Into<String>) -> GanError {
     GanError::Checkpoint {
@@ -116,7 +117,10 @@ fn load_module<M: Module>(path: &Path, module: M) -> Result<M> {
 pub fn load_generator(run: &Path, device: &Device) -> Result<(TrainingConfig, Generator)> {
     let config = load_config(run)?;
     let dir = checkpoint_dir(run)?;
-    let generator = load_module(&dir.join("generator.bpk"), Generator::new(&config.model, device))?;
+    let generator = load_module(
+        &dir.join("generator.bpk"),
+        Generator::new(&config.model, &mut InitRng::seed_from_u64(0), device),
+    )?;
     Ok((config, generator))
 }
 

@@ -34,4 +34,4 @@ pub mod train;
 
 pub use config::{Arch, ModelConfig, TrainingConfig};
 pub use error::{GanError, Result};
-pub use model::{Critic, Generator};
+pub use model::{Critic, Generator, InitRng};

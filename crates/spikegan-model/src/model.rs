@@ -10,36 +10,49 @@ use burn::module::{Module, Param};
 use burn::nn::conv::{Conv1d, Conv1dConfig};
 use burn::nn::{Initializer, Linear, LinearConfig, PaddingConfig1d};
 use burn::tensor::activation::{leaky_relu, relu, sigmoid};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Tensor, TensorData};
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
 
 use crate::config::{Arch, ModelConfig};
 
 /// Slope of the leaky ReLUs.
 pub const LEAK: f64 = 0.2;
 
-/// The original's initialisation: uniform with standard deviation 0.02.
-fn paper_uniform() -> Initializer {
-    let b = 0.02 * 3f64.sqrt();
-    Initializer::Uniform { min: -b, max: b }
+/// Weights are drawn on the host from the caller's seeded RNG (never from the backend's global
+/// RNG, which other threads may reseed or advance), so a seed gives the same networks whatever
+/// else runs in the process. Biases start at zero.
+pub type InitRng = ChaCha8Rng;
+
+/// Bound of the original's initialisation: uniform with standard deviation 0.02.
+fn paper_uniform() -> f64 {
+    0.02 * 3f64.sqrt()
 }
 
-fn zero_bias(bias: Option<Param<Tensor<1>>>, device: &Device) -> Option<Param<Tensor<1>>> {
-    bias.map(|b| Param::from_tensor(Tensor::zeros(b.val().dims(), device)))
+/// U(-bound, bound) values in the shape of `p`, drawn in row-major order.
+fn uniform<const D: usize>(p: &Param<Tensor<D>>, bound: f64, rng: &mut InitRng, device: &Device) -> Param<Tensor<D>> {
+    let dims = p.val().dims();
+    let values: Vec<f32> = (0..dims.iter().product::<usize>())
+        .map(|_| rng.random_range(-bound..bound) as f32)
+        .collect();
+    Param::from_tensor(Tensor::from_data(TensorData::new(values, dims), device))
 }
 
-fn conv(c_in: usize, c_out: usize, k: usize, stride: usize, device: &Device) -> Conv1d {
+fn conv(c_in: usize, c_out: usize, k: usize, stride: usize, rng: &mut InitRng, device: &Device) -> Conv1d {
     let mut c = Conv1dConfig::new(c_in, c_out, k)
         .with_stride(stride)
         .with_padding(PaddingConfig1d::Explicit(k / 2, k / 2))
-        .with_initializer(paper_uniform())
+        .with_initializer(Initializer::Zeros)
         .init(device);
-    c.bias = zero_bias(c.bias, device);
+    c.weight = uniform(&c.weight, paper_uniform(), rng, device);
     c
 }
 
-fn linear(d_in: usize, d_out: usize, init: Initializer, device: &Device) -> Linear {
-    let mut l = LinearConfig::new(d_in, d_out).with_initializer(init).init(device);
-    l.bias = zero_bias(l.bias, device);
+fn linear(d_in: usize, d_out: usize, bound: f64, rng: &mut InitRng, device: &Device) -> Linear {
+    let mut l = LinearConfig::new(d_in, d_out)
+        .with_initializer(Initializer::Zeros)
+        .init(device);
+    l.weight = uniform(&l.weight, bound, rng, device);
     l
 }
 
@@ -56,12 +69,12 @@ pub struct ConvCritic {
 }
 
 impl ConvCritic {
-    fn new(c: &ModelConfig, device: &Device) -> Self {
+    fn new(c: &ModelConfig, rng: &mut InitRng, device: &Device) -> Self {
         let f = c.f();
         ConvCritic {
-            conv1: conv(c.neurons, 2 * f, c.kernel, 2, device),
-            conv2: conv(2 * f, 4 * f, c.kernel, 2, device),
-            fc: linear(4 * f * c.bins / 4, 1, paper_uniform(), device),
+            conv1: conv(c.neurons, 2 * f, c.kernel, 2, rng, device),
+            conv2: conv(2 * f, 4 * f, c.kernel, 2, rng, device),
+            fc: linear(4 * f * c.bins / 4, 1, paper_uniform(), rng, device),
         }
     }
 
@@ -94,12 +107,12 @@ fn upsample2(x: Tensor<3>) -> Tensor<3> {
 }
 
 impl ConvGenerator {
-    fn new(c: &ModelConfig, device: &Device) -> Self {
+    fn new(c: &ModelConfig, rng: &mut InitRng, device: &Device) -> Self {
         let f = c.f();
         ConvGenerator {
-            fc: linear(c.latent, 4 * f * c.bins / 4, paper_uniform(), device),
-            conv1: conv(4 * f, 2 * f, c.kernel, 1, device),
-            conv2: conv(2 * f, c.neurons, c.kernel, 1, device),
+            fc: linear(c.latent, 4 * f * c.bins / 4, paper_uniform(), rng, device),
+            conv1: conv(4 * f, 2 * f, c.kernel, 1, rng, device),
+            conv2: conv(2 * f, c.neurons, c.kernel, 1, rng, device),
         }
     }
 
@@ -124,30 +137,28 @@ pub struct MlpCritic {
     pub out: Linear,
 }
 
-/// He-uniform (std sqrt(2 / fan_in)) for hidden layers.
-fn he_uniform(fan_in: usize) -> Initializer {
-    let b = (6.0 / fan_in as f64).sqrt();
-    Initializer::Uniform { min: -b, max: b }
+/// He-uniform bound (std sqrt(2 / fan_in)) for hidden layers.
+fn he_uniform(fan_in: usize) -> f64 {
+    (6.0 / fan_in as f64).sqrt()
 }
 
-/// Glorot-uniform for output layers.
-fn glorot_uniform(fan_in: usize, fan_out: usize) -> Initializer {
-    let b = (6.0 / (fan_in + fan_out) as f64).sqrt();
-    Initializer::Uniform { min: -b, max: b }
+/// Glorot-uniform bound for output layers.
+fn glorot_uniform(fan_in: usize, fan_out: usize) -> f64 {
+    (6.0 / (fan_in + fan_out) as f64).sqrt()
 }
 
-fn mlp_layers(d_in: usize, u: usize, device: &Device) -> Vec<Linear> {
-    let mut v = vec![linear(d_in, u, he_uniform(d_in), device)];
-    v.extend((0..3).map(|_| linear(u, u, he_uniform(u), device)));
+fn mlp_layers(d_in: usize, u: usize, rng: &mut InitRng, device: &Device) -> Vec<Linear> {
+    let mut v = vec![linear(d_in, u, he_uniform(d_in), rng, device)];
+    v.extend((0..3).map(|_| linear(u, u, he_uniform(u), rng, device)));
     v
 }
 
 impl MlpCritic {
-    fn new(c: &ModelConfig, device: &Device) -> Self {
+    fn new(c: &ModelConfig, rng: &mut InitRng, device: &Device) -> Self {
         let (d, u) = (c.neurons * c.bins, c.mlp_units);
         MlpCritic {
-            hidden: mlp_layers(d, u, device),
-            out: linear(u, 1, glorot_uniform(u, 1), device),
+            hidden: mlp_layers(d, u, rng, device),
+            out: linear(u, 1, glorot_uniform(u, 1), rng, device),
         }
     }
 
@@ -172,11 +183,11 @@ pub struct MlpGenerator {
 }
 
 impl MlpGenerator {
-    fn new(c: &ModelConfig, device: &Device) -> Self {
+    fn new(c: &ModelConfig, rng: &mut InitRng, device: &Device) -> Self {
         let (d, u) = (c.neurons * c.bins, c.mlp_units);
         MlpGenerator {
-            hidden: mlp_layers(c.latent, u, device),
-            out: linear(u, d, glorot_uniform(u, d), device),
+            hidden: mlp_layers(c.latent, u, rng, device),
+            out: linear(u, d, glorot_uniform(u, d), rng, device),
         }
     }
 }
@@ -202,11 +213,11 @@ pub enum Generator {
 }
 
 impl Critic {
-    /// A freshly initialised critic.
-    pub fn new(c: &ModelConfig, device: &Device) -> Self {
+    /// A freshly initialised critic, weights drawn from `rng`.
+    pub fn new(c: &ModelConfig, rng: &mut InitRng, device: &Device) -> Self {
         match c.arch {
-            Arch::Conv => Critic::Conv(ConvCritic::new(c, device)),
-            Arch::Mlp => Critic::Mlp(MlpCritic::new(c, device)),
+            Arch::Conv => Critic::Conv(ConvCritic::new(c, rng, device)),
+            Arch::Mlp => Critic::Mlp(MlpCritic::new(c, rng, device)),
         }
     }
 
@@ -220,11 +231,11 @@ impl Critic {
 }
 
 impl Generator {
-    /// A freshly initialised generator.
-    pub fn new(c: &ModelConfig, device: &Device) -> Self {
+    /// A freshly initialised generator, weights drawn from `rng`.
+    pub fn new(c: &ModelConfig, rng: &mut InitRng, device: &Device) -> Self {
         match c.arch {
-            Arch::Conv => Generator::Conv(ConvGenerator::new(c, device)),
-            Arch::Mlp => Generator::Mlp(MlpGenerator::new(c, device)),
+            Arch::Conv => Generator::Conv(ConvGenerator::new(c, rng, device)),
+            Arch::Mlp => Generator::Mlp(MlpGenerator::new(c, rng, device)),
         }
     }
 

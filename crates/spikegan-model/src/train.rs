@@ -17,7 +17,7 @@ use spike_data::{PackedSamples, SampleSet};
 
 use crate::config::TrainingConfig;
 use crate::error::{GanError, Result};
-use crate::model::{Critic, Generator};
+use crate::model::{Critic, Generator, InitRng};
 use crate::penalty::gradient_penalty;
 
 /// Training windows, bit-packed, split into train and dev parts.
@@ -178,12 +178,13 @@ impl Trainer {
                 "training needs a device with autodiff (device.autodiff())".into(),
             ));
         }
-        device.seed(config.seed);
-        let mut generator = Generator::new(m, device);
+        // A stream of its own for the weights, so the training stream starts at word 0.
+        let mut init_rng = InitRng::seed_from_u64(config.seed ^ 0x5EED_1417);
+        let mut generator = Generator::new(m, &mut init_rng, device);
         if config.rate_init {
             generator = generator.set_output_rates(data.rates(), m.bins, device);
         }
-        let critic = Critic::new(m, device);
+        let critic = Critic::new(m, &mut init_rng, device);
         let mut trainer = Trainer {
             opt_generator: adam(&config),
             opt_critic: adam(&config),

@@ -7,9 +7,10 @@
 use burn::module::Param;
 use burn::tensor::Gradients;
 use burn::tensor::{Device, Distribution, FloatDType, Tensor, TensorData};
+use rand::SeedableRng;
 use spikegan_model::model::Critic;
 use spikegan_model::penalty::{gradient_penalty, input_gradient};
-use spikegan_model::{Arch, ModelConfig};
+use spikegan_model::{Arch, InitRng, ModelConfig};
 
 fn device() -> Device {
     static DEVICE: std::sync::OnceLock<Device> = std::sync::OnceLock::new();
@@ -75,7 +76,7 @@ fn check(arch: Arch, accesses: &[Access]) {
         .with_base_features(16)
         .with_mlp_units(12);
     dev.seed(3);
-    let critic = Critic::new(&cfg, &dev);
+    let critic = Critic::new(&cfg, &mut InitRng::seed_from_u64(3), &dev);
     let x = Tensor::<3>::random([6, 4, 16], Distribution::Uniform(0.0, 1.0), &dev);
 
     // The hand-written input gradient equals autodiff's.

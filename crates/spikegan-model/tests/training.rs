@@ -9,7 +9,7 @@ use spikegan_model::checkpoint;
 use spikegan_model::model::{Critic, Generator};
 use spikegan_model::sample::sample_binary;
 use spikegan_model::train::{Trainer, TrainingData};
-use spikegan_model::{Arch, ModelConfig, TrainingConfig};
+use spikegan_model::{Arch, InitRng, ModelConfig, TrainingConfig};
 
 fn device() -> Device {
     Device::flex().autodiff()
@@ -20,7 +20,7 @@ fn layer_shapes_for_t32_and_t128() {
     let dev = device();
     for (n, t) in [(50, 32), (16, 128)] {
         let cfg = ModelConfig::new().with_neurons(n).with_bins(t);
-        let Critic::Conv(c) = Critic::new(&cfg, &dev) else {
+        let Critic::Conv(c) = Critic::new(&cfg, &mut InitRng::seed_from_u64(1), &dev) else {
             panic!()
         };
         let x = Tensor::<3>::random([3, n, t], Distribution::Uniform(0.0, 1.0), &dev);
@@ -29,7 +29,7 @@ fn layer_shapes_for_t32_and_t128() {
         assert_eq!(c.conv2.forward(h1).dims(), [3, 256, t / 4]);
         assert_eq!(c.fc.weight.val().dims(), [64 * t, 1]);
         assert_eq!(c.forward(x).dims(), [3, 1]);
-        let g = Generator::new(&cfg, &dev);
+        let g = Generator::new(&cfg, &mut InitRng::seed_from_u64(2), &dev);
         let z = Tensor::<2>::random([3, 128], Distribution::Normal(0.0, 1.0), &dev);
         let p = g.forward(z, n, t);
         assert_eq!(p.dims(), [3, n, t]);
@@ -59,7 +59,7 @@ fn layer_shapes_for_t32_and_t128() {
         assert!(b.iter().all(|&x| x == 0.0));
     }
     let mlp = ModelConfig::new().with_arch(Arch::Mlp).with_neurons(16).with_bins(128);
-    let Critic::Mlp(c) = Critic::new(&mlp, &dev) else {
+    let Critic::Mlp(c) = Critic::new(&mlp, &mut InitRng::seed_from_u64(1), &dev) else {
         panic!()
     };
     assert_eq!(c.hidden.len(), 4);
@@ -229,4 +229,38 @@ fn bad_checkpoints_are_clear_errors() {
     checkpoint::save(dir.path(), &trainer).unwrap();
     let e = checkpoint::resume(dir.path(), &other, &dev).err().unwrap().to_string();
     assert!(e.contains("4 neurons x 16 bins but the data has 5 x 16"), "{e}");
+}
+
+/// Weights come from the trainer's own seeded stream, not the backend's global RNG: trainers
+/// built at the same time on several threads, while another thread reseeds and draws from that
+/// global RNG, all get the same networks. (A CI run once failed this way when tests overlapped.)
+#[test]
+fn same_seed_gives_same_networks_across_concurrent_threads() {
+    let set = tiny_data(2);
+    let data = TrainingData::new(&set, 0.0).unwrap();
+    let dev = device();
+    let reference = params(&Trainer::new(tiny_config(5), &data, &dev).unwrap());
+    std::thread::scope(|scope| {
+        let noise = scope.spawn(|| {
+            for i in 0..200 {
+                dev.seed(i);
+                let _ = Tensor::<2>::random([32, 32], Distribution::Default, &dev);
+            }
+        });
+        let built: Vec<_> = (0..4)
+            .map(|_| {
+                scope.spawn(|| {
+                    (0..10)
+                        .map(|_| params(&Trainer::new(tiny_config(5), &data, &dev).unwrap()))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for handle in built {
+            for p in handle.join().unwrap() {
+                assert_same(&reference, &p, "concurrent construction");
+            }
+        }
+        noise.join().unwrap();
+    });
 }

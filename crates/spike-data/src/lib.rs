@@ -8,6 +8,7 @@
 //! - [`binning`]: spike times to rasters with documented edge semantics.
 //! - [`simulate`]: the paper's synthetic data sets, seeded.
 //! - [`registry`]: known public data sets, their URLs and sha256 sums.
+//! - [`generative`]: the fit/sample contract every generative model implements.
 //!
 //! This crate is the only one in the workspace that touches files (besides the CLI writing
 //! reports). It knows nothing of statistics, models or Burn.
@@ -24,6 +25,7 @@
 
 pub mod binning;
 mod error;
+pub mod generative;
 pub mod io;
 mod raster;
 pub mod registry;
@@ -32,6 +34,7 @@ pub mod simulate;
 mod trains;
 
 pub use error::{DataError, Result};
+pub use generative::{FitSpikeModel, SpikeModel};
 pub use raster::{DataOrigin, SpikeRaster};
 pub use samples::{PackedSamples, SampleSet, SampleStorage, WindowSpec};
 pub use trains::{SpikeTrains, UnitTrain};

@@ -36,7 +36,9 @@ enum Command {
     Nearest(commands::stats::NearestArgs),
     /// Train Spike-GAN (WGAN-GP) on binary spike data.
     Train(Box<commands::gan::TrainArgs>),
-    /// Draw samples from a trained Spike-GAN run.
+    /// Fit a baseline model (maximum entropy, dichotomized Gaussian) to a binary raster.
+    Fit(commands::fit::FitArgs),
+    /// Draw samples from a trained Spike-GAN run (--run) or a fitted baseline (--model).
     Sample(commands::gan::SampleArgs),
 }
 
@@ -59,6 +61,7 @@ fn main() -> ExitCode {
         Command::Compare(a) => commands::stats::compare(&a),
         Command::Nearest(a) => commands::stats::nearest(&a),
         Command::Train(a) => commands::gan::train(&a),
+        Command::Fit(a) => commands::fit::fit(&a),
         Command::Sample(a) => commands::gan::sample(&a),
     };
     match result {

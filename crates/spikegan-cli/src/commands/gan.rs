@@ -7,11 +7,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
+use baselines::Baseline;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
+use spike_data::SpikeModel;
 use spike_data::io;
 use spike_stats::{paper_errors, paper_stats};
 use spikegan_model::sample::{binarize, sample_probabilities};
@@ -91,10 +93,17 @@ pub struct TrainArgs {
 }
 
 #[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["run", "model"])))]
 pub struct SampleArgs {
     /// Run folder written by `spikegan train`.
     #[arg(long)]
-    pub run: PathBuf,
+    pub run: Option<PathBuf>,
+    /// Baseline model file written by `spikegan fit`.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Window length T in bins (baselines; a GAN samples the T it was trained on).
+    #[arg(long)]
+    pub window: Option<usize>,
     /// Number of samples.
     #[arg(short = 'n', long, default_value_t = 8192)]
     pub samples: usize,
@@ -308,8 +317,22 @@ pub fn train(a: &TrainArgs) -> anyhow::Result<Outcome> {
 }
 
 pub fn sample(a: &SampleArgs) -> anyhow::Result<Outcome> {
+    let run = match (&a.run, &a.model) {
+        (Some(run), None) => run,
+        (None, Some(model)) => return sample_baseline(a, model),
+        _ => bail!("give either --run (a Spike-GAN run) or --model (a baseline model file)"),
+    };
     let dev = device(a.backend)?;
-    let (config, generator) = checkpoint::load_generator(&a.run, &dev)?;
+    let (config, generator) = checkpoint::load_generator(run, &dev)?;
+    if let Some(w) = a.window
+        && w != config.model.bins
+    {
+        bail!(
+            "{}: this GAN was trained on windows of {} bins; --window {w} is not possible",
+            run.display(),
+            config.model.bins
+        );
+    }
     let m = &config.model;
     let mut rng = ChaCha8Rng::seed_from_u64(a.seed);
     let p = sample_probabilities(&generator, m, a.samples, 1024, &mut rng, &dev);
@@ -328,7 +351,31 @@ pub fn sample(a: &SampleArgs) -> anyhow::Result<Outcome> {
         if a.probabilities { "probability" } else { "binarised" },
         m.neurons,
         m.bins,
-        a.run.display()
+        run.display()
+    );
+    Ok(Outcome::Success)
+}
+
+fn sample_baseline(a: &SampleArgs, path: &Path) -> anyhow::Result<Outcome> {
+    if a.probabilities {
+        bail!("--probabilities is for Spike-GAN runs; baseline models give binary samples only");
+    }
+    let model = Baseline::load(path)?;
+    let bins = a
+        .window
+        .or(model.max_bins())
+        .context("--window is needed: this model samples windows of any length")?;
+    let set = model
+        .sample(a.samples, bins, a.seed)
+        .with_context(|| format!("sampling {}", path.display()))?;
+    io::write_samples(&a.out, &set).with_context(|| format!("writing {}", a.out.display()))?;
+    println!(
+        "{}: {} binary samples of {} neurons x {bins} bins from {} ({})",
+        a.out.display(),
+        a.samples,
+        model.n_neurons(),
+        path.display(),
+        model.describe()
     );
     Ok(Outcome::Success)
 }

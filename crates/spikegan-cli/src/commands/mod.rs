@@ -1,6 +1,7 @@
 //! One module per command group; each only calls into the library crates.
 
 pub mod data;
+pub mod fit;
 pub mod gan;
 pub mod simulate;
 pub mod stats;

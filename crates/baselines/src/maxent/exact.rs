@@ -1,0 +1,236 @@
+//! Exact fits for small N: enumerate all 2^N patterns (in parallel, in a fixed chunk order so
+//! results do not depend on thread timing) and minimise the convex negative log-likelihood
+//! log Z(theta) - theta . mu_data + (l2 / 2) |theta|^2 with L-BFGS.
+
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::{Layout, MaxEntDiagnostics, MaxEntModel, MaxEntParams, PARAM_BOUND, ResidualZ};
+use crate::error::Result;
+
+/// Exact quantities of a model small enough to enumerate.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExactSummary {
+    /// log Z in nats.
+    pub log_partition: f64,
+    /// Entropy of the single-bin pattern distribution, bits.
+    pub entropy_bits: f64,
+    /// Mean log-likelihood of the data's bins, nats per bin.
+    pub log_likelihood_per_bin: f64,
+}
+
+/// Unnormalised log-probability of every pattern x (bit i of x = neuron i).
+pub(crate) fn log_weights(model: &MaxEntModel) -> Vec<f64> {
+    let n = model.n_neurons();
+    let mut pairwise = vec![0.0f64; 1 << n];
+    for x in 1usize..(1 << n) {
+        let b = x.trailing_zeros() as usize;
+        let rest = x & (x - 1);
+        let mut e = pairwise[rest] + model.fields[b];
+        let mut r = rest;
+        while r != 0 {
+            let j = r.trailing_zeros() as usize;
+            e += model.couplings[b * n + j];
+            r &= r - 1;
+        }
+        pairwise[x] = e;
+    }
+    pairwise
+        .par_iter_mut()
+        .enumerate()
+        .for_each(|(x, e)| *e += model.count_potential[x.count_ones() as usize]);
+    pairwise
+}
+
+/// log Z and the model's moments in `layout` order.
+fn log_z_and_moments(model: &MaxEntModel, layout: Layout) -> (f64, Vec<f64>) {
+    let n = layout.n;
+    let lw = log_weights(model);
+    let max = lw.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    const CHUNKS: usize = 64;
+    let chunk = lw.len().div_ceil(CHUNKS);
+    let partial: Vec<(f64, Vec<f64>, Vec<f64>)> = lw
+        .par_chunks(chunk)
+        .enumerate()
+        .map(|(c, part)| {
+            let mut z = 0.0;
+            let mut pair = vec![0.0; n * n];
+            let mut counts = vec![0.0; n + 1];
+            for (o, &e) in part.iter().enumerate() {
+                let x = c * chunk + o;
+                let w = (e - max).exp();
+                z += w;
+                counts[x.count_ones() as usize] += w;
+                let mut r = x;
+                while r != 0 {
+                    let i = r.trailing_zeros() as usize;
+                    r &= r - 1;
+                    pair[i * n + i] += w;
+                    if layout.pairs() > 0 {
+                        let mut q = r;
+                        while q != 0 {
+                            let j = q.trailing_zeros() as usize;
+                            pair[i * n + j] += w;
+                            q &= q - 1;
+                        }
+                    }
+                }
+            }
+            (z, pair, counts)
+        })
+        .collect();
+    let mut z = 0.0;
+    let mut pair = vec![0.0; n * n];
+    let mut counts = vec![0.0; n + 1];
+    for (pz, pp, pc) in partial {
+        z += pz;
+        pair.iter_mut().zip(pp).for_each(|(a, b)| *a += b);
+        counts.iter_mut().zip(pc).for_each(|(a, b)| *a += b);
+    }
+    let mut mu: Vec<f64> = (0..n).map(|i| pair[i * n + i] / z).collect();
+    if layout.pairs() > 0 {
+        for i in 0..n {
+            mu.extend((i + 1..n).map(|j| pair[i * n + j] / z));
+        }
+    }
+    if layout.counts() > 0 {
+        mu.extend(counts[1..].iter().map(|c| c / z));
+    }
+    (max + z.ln(), mu)
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// Objective, gradient (zero on fixed entries) and the model's moments.
+fn evaluate(layout: Layout, theta: &[f64], target: &[f64], free: &[bool], l2: f64) -> (f64, Vec<f64>, Vec<f64>) {
+    let model = MaxEntModel::from_theta(layout, theta);
+    let (log_z, mu) = log_z_and_moments(&model, layout);
+    let f = log_z - dot(theta, target) + 0.5 * l2 * dot(theta, theta);
+    let g = (0..theta.len())
+        .map(|k| {
+            if free[k] {
+                mu[k] - target[k] + l2 * theta[k]
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    (f, g, mu)
+}
+
+pub(crate) fn fit(
+    params: &MaxEntParams,
+    layout: Layout,
+    target: &[f64],
+    free: &[bool],
+    mut theta: Vec<f64>,
+    n_data: usize,
+) -> Result<(MaxEntModel, MaxEntDiagnostics)> {
+    const MEMORY: usize = 10;
+    let (mut f, mut g, mut mu) = evaluate(layout, &theta, target, free, params.l2);
+    let mut history: std::collections::VecDeque<(Vec<f64>, Vec<f64>, f64)> = Default::default();
+    let mut iterations = 0;
+    let residual = |mu: &[f64]| mu.iter().zip(target).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    while residual(&mu) > params.exact_tolerance && iterations < params.exact_max_iterations {
+        iterations += 1;
+        // Two-loop recursion: d = -H g.
+        let mut q = g.clone();
+        let mut alphas = Vec::with_capacity(history.len());
+        for (s, y, rho) in history.iter().rev() {
+            let a = rho * dot(s, &q);
+            q.iter_mut().zip(y).for_each(|(qi, yi)| *qi -= a * yi);
+            alphas.push(a);
+        }
+        let gamma = history
+            .back()
+            .map_or(1.0, |(s, y, _)| dot(s, y) / dot(y, y).max(f64::MIN_POSITIVE));
+        q.iter_mut().for_each(|v| *v *= gamma);
+        for ((s, y, rho), a) in history.iter().zip(alphas.into_iter().rev()) {
+            let b = rho * dot(y, &q);
+            q.iter_mut().zip(s).for_each(|(qi, si)| *qi += (a - b) * si);
+        }
+        let mut d: Vec<f64> = q.iter().map(|v| -v).collect();
+        if dot(&d, &g) >= 0.0 {
+            d = g.iter().map(|v| -v).collect();
+            history.clear();
+        }
+        // Backtracking (Armijo) line search, parameters kept within the bound.
+        let mut step = 1.0;
+        let slope = dot(&d, &g);
+        let accepted = loop {
+            let trial: Vec<f64> = theta
+                .iter()
+                .zip(&d)
+                .map(|(t, di)| (t + step * di).clamp(-PARAM_BOUND, PARAM_BOUND))
+                .collect();
+            let (ft, gt, mut_) = evaluate(layout, &trial, target, free, params.l2);
+            if ft <= f + 1e-4 * step * slope || step < 1e-12 {
+                break (trial, ft, gt, mut_);
+            }
+            step *= 0.5;
+        };
+        let (trial, ft, gt, mut_) = accepted;
+        let s: Vec<f64> = trial.iter().zip(&theta).map(|(a, b)| a - b).collect();
+        let y: Vec<f64> = gt.iter().zip(&g).map(|(a, b)| a - b).collect();
+        let sy = dot(&s, &y);
+        if sy > 1e-300 {
+            history.push_back((s, y, 1.0 / sy));
+            if history.len() > MEMORY {
+                history.pop_front();
+            }
+        }
+        let stalled = (f - ft).abs() <= 1e-16 * f.abs().max(1.0) && step < 1e-12;
+        (theta, f, g, mu) = (trial, ft, gt, mut_);
+        if stalled {
+            break;
+        }
+    }
+    let model = MaxEntModel::from_theta(layout, &theta);
+    let (log_partition, _) = log_z_and_moments(&model, layout);
+    let log_likelihood_per_bin = dot(&theta, target) - log_partition;
+    let entropy_nats = log_partition - dot(&theta, &mu);
+    let max_abs_residual = residual(&mu);
+    Ok((
+        model,
+        MaxEntDiagnostics {
+            method: "exact".into(),
+            iterations,
+            converged: max_abs_residual <= params.exact_tolerance,
+            max_abs_residual,
+            residual_z: ResidualZ::of(layout, target, &mu, n_data, None),
+            exact: Some(ExactSummary {
+                log_partition,
+                entropy_bits: entropy_nats / std::f64::consts::LN_2,
+                log_likelihood_per_bin,
+            }),
+            fixed_neurons: Vec::new(),
+            seconds: 0.0,
+        },
+    ))
+}
+
+/// `count` independent patterns drawn exactly (inverse CDF over all 2^N patterns), N values each.
+pub(crate) fn sample_patterns(model: &MaxEntModel, count: usize, rng: &mut ChaCha8Rng) -> Vec<u8> {
+    let n = model.n_neurons();
+    let lw = log_weights(model);
+    let max = lw.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let mut cdf = Vec::with_capacity(lw.len());
+    let mut acc = 0.0;
+    for e in &lw {
+        acc += (e - max).exp();
+        cdf.push(acc);
+    }
+    let mut out = vec![0u8; count * n];
+    for row in out.chunks_exact_mut(n) {
+        let u = rng.random::<f64>() * acc;
+        let x = cdf.partition_point(|&c| c <= u).min(cdf.len() - 1);
+        for (i, v) in row.iter_mut().enumerate() {
+            *v = ((x >> i) & 1) as u8;
+        }
+    }
+    out
+}

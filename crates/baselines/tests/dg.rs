@@ -1,0 +1,186 @@
+//! Dichotomized Gaussian fits: moments of samples against targets, temporal structure, degenerate
+//! rates, saving and loading.
+
+use baselines::dg::{DgKind, DgParams, GAMMA_BOUND};
+use baselines::moments::{PatternMoments, lagged_pair_means};
+use baselines::{Baseline, FittedOn};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+use spike_data::{FitSpikeModel, SampleSet, SpikeModel, SpikeRaster};
+
+/// A raster with shared input (correlations) and slow drive (temporal correlations): a latent
+/// AR(1) process common to groups of neurons, thresholded.
+fn correlated_raster(bins: usize, n: usize, seed: u64) -> SpikeRaster {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut drive = [0.0f64; 2];
+    let mut counts = vec![0u8; bins * n];
+    for t in 0..bins {
+        for d in &mut drive {
+            let e: f64 = StandardNormal.sample(&mut rng);
+            *d = 0.8 * *d + 0.6 * e;
+        }
+        for i in 0..n {
+            let own: f64 = StandardNormal.sample(&mut rng);
+            let x = 0.6 * drive[i % 2] + 0.8 * own;
+            counts[t * n + i] = u8::from(x > 1.0 + 0.1 * i as f64);
+        }
+    }
+    SpikeRaster::new(counts, bins, n).unwrap()
+}
+
+/// Samples' windows concatenated into one raster (bins of consecutive windows follow each other).
+fn as_raster(set: &SampleSet<'_>) -> SpikeRaster {
+    let (n, t) = (set.n_neurons(), set.n_bins());
+    let mut counts = Vec::with_capacity(set.n_samples() * t * n);
+    for s in 0..set.n_samples() {
+        for b in 0..t {
+            counts.extend((0..n).map(|i| set.get(s, i, b)));
+        }
+    }
+    SpikeRaster::new(counts, set.n_samples() * t, n).unwrap()
+}
+
+/// Largest |a - b| / standard error of a mean of indicators with mean b over `count` draws.
+fn worst_z(a: &[f64], b: &[f64], count: f64) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs() / (y * (1.0 - y) / count).sqrt().max(1.0 / count))
+        .fold(0.0, f64::max)
+}
+
+#[test]
+fn spatial_dg_samples_match_rates_and_pair_means() {
+    let data = correlated_raster(50_000, 6, 1);
+    let target = PatternMoments::of_raster(&data).unwrap();
+    let model = DgParams::new(DgKind::Spatial, 1).fit(&data).unwrap();
+    assert!(model.diagnostics.projection.was_positive_definite);
+    let samples = model.sample(20_000, 5, 3).unwrap();
+    let got = PatternMoments::of_raster(&as_raster(&samples)).unwrap();
+    // Model draws are independent; the data's own noise is included through 50k bins.
+    let z = worst_z(&got.pair_means, &target.pair_means, 100_000.0 / 2.0);
+    assert!(z < 5.0, "pair means off by {z} standard errors");
+    // No temporal structure: lag-1 products equal products of rates within noise.
+    let lag = lagged_pair_means(&as_raster(&samples), 1).unwrap();
+    let n = 6;
+    let indep: Vec<f64> = (0..n * n).map(|k| got.rates[k / n] * got.rates[k % n]).collect();
+    assert!(worst_z(&lag[n * n..], &indep, 100_000.0) < 5.0);
+    // Same seed, same samples; another seed, others.
+    assert_eq!(
+        model.sample(100, 5, 3).unwrap().to_owned_values(),
+        model.sample(100, 5, 3).unwrap().to_owned_values()
+    );
+    assert_ne!(
+        model.sample(100, 5, 3).unwrap().to_owned_values(),
+        model.sample(100, 5, 4).unwrap().to_owned_values()
+    );
+}
+
+#[test]
+fn spatio_temporal_dg_reproduces_lagged_correlations_the_spatial_one_misses() {
+    let (n, t) = (4, 6);
+    let data = correlated_raster(60_000, n, 2);
+    let target = lagged_pair_means(&data, t - 1).unwrap();
+    let temporal = DgParams::new(DgKind::Temporal, t).fit(&data).unwrap();
+    assert_eq!(temporal.max_bins(), Some(t));
+    let samples = temporal.sample(20_000, t, 5).unwrap();
+    // Within each window, E[s_i(b) s_j(b + lag)] for lag 0..2, averaged over positions b.
+    let mut err_t = 0.0f64;
+    let spatial = DgParams::new(DgKind::Spatial, t)
+        .fit(&data)
+        .unwrap()
+        .sample(20_000, t, 5)
+        .unwrap();
+    let mut err_s = 0.0f64;
+    for lag in 1..3 {
+        for i in 0..n {
+            for j in 0..n {
+                let mean = |s: &SampleSet<'_>| {
+                    let mut c = 0u64;
+                    for k in 0..s.n_samples() {
+                        for b in 0..t - lag {
+                            c += u64::from(s.get(k, i, b) & s.get(k, j, b + lag));
+                        }
+                    }
+                    c as f64 / (s.n_samples() * (t - lag)) as f64
+                };
+                let want = target[lag * n * n + i * n + j];
+                let se = (want * (1.0 - want) / 40_000.0).sqrt();
+                err_t = err_t.max((mean(&samples) - want).abs() / se);
+                err_s = err_s.max((mean(&spatial) - want).abs() / se);
+            }
+        }
+    }
+    assert!(
+        err_t < 6.0,
+        "temporal DG lagged pair means off by {err_t} standard errors"
+    );
+    assert!(
+        err_s > 10.0,
+        "the spatial DG should miss the lagged correlations ({err_s})"
+    );
+    // Shorter windows come from the leading block; longer ones are refused.
+    assert_eq!(temporal.sample(10, 3, 0).unwrap().n_bins(), 3);
+    let e = temporal.sample(10, t + 1, 0).unwrap_err().to_string();
+    assert!(e.contains("windows of 6 bins"), "{e}");
+}
+
+#[test]
+fn impossible_correlations_are_projected_and_rates_of_0_or_1_stay_finite() {
+    // Neurons 0, 1 always together, 1 and 2 never together, 0 and 2 always together: no Gaussian
+    // does that. Neuron 3 never fires, neuron 4 always.
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let bins = 4000;
+    let mut counts = vec![0u8; bins * 5];
+    for t in 0..bins {
+        let a = u8::from(rng.random::<f64>() < 0.3);
+        let b = u8::from(rng.random::<f64>() < 0.3);
+        counts[t * 5..t * 5 + 5].copy_from_slice(&[a | b, a, b & !a & 1, 0, 1]);
+    }
+    let data = SpikeRaster::new(counts, bins, 5).unwrap();
+    let model = DgParams::new(DgKind::Spatial, 1).fit(&data).unwrap();
+    assert_eq!(model.diagnostics.fixed_neurons, vec![3, 4]);
+    assert_eq!((model.gamma[3], model.gamma[4]), (-GAMMA_BOUND, GAMMA_BOUND));
+    assert!(model.gamma.iter().chain(&model.lag_correlation).all(|v| v.is_finite()));
+    let s = model.sample(2000, 2, 0).unwrap();
+    for k in 0..2000 {
+        assert_eq!((s.get(k, 3, 0), s.get(k, 4, 1)), (0, 1));
+    }
+}
+
+#[test]
+fn models_save_load_and_sample_identically() {
+    let data = correlated_raster(5000, 4, 4);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dg.json");
+    let model = DgParams::new(DgKind::Temporal, 4).fit(&data).unwrap();
+    let before = model.sample(50, 4, 9).unwrap().to_owned_values();
+    let baseline = Baseline::DichotomizedGaussian {
+        fitted_on: FittedOn {
+            file: "x.mat".into(),
+            neurons: 4,
+            bins: 5000,
+            ..Default::default()
+        },
+        model,
+    };
+    baseline.save(&path).unwrap();
+    let loaded = Baseline::load(&path).unwrap();
+    assert_eq!(loaded.fitted_on().file, "x.mat");
+    assert_eq!(loaded.sample(50, 4, 9).unwrap().to_owned_values(), before);
+    // Corrupt and foreign files are clear errors naming the file.
+    std::fs::write(&path, "{\"format\": \"something else\"}").unwrap();
+    let e = Baseline::load(&path).unwrap_err().to_string();
+    assert!(e.contains("dg.json") && e.contains("not a baseline model file"), "{e}");
+    std::fs::write(
+        &path,
+        "{\"format\": \"spikegan-rs baseline model v1\", \"family\": \"maxent\"",
+    )
+    .unwrap();
+    assert!(
+        Baseline::load(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("not a JSON model file")
+    );
+}

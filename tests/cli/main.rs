@@ -9,6 +9,7 @@ use std::process::{Command, Output};
 use spike_data::SpikeRaster;
 use spike_data::io::{self, ReadOptions, SpikeData};
 
+mod baselines;
 mod data;
 mod gan;
 mod stats;

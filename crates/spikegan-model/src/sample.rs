@@ -2,12 +2,13 @@
 
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
-use rand::{Rng, RngExt};
+use rand::{Rng, RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
-use spike_data::{DataOrigin, SampleSet};
+use spike_data::{DataOrigin, SampleSet, SpikeModel};
 
 use crate::config::ModelConfig;
-use crate::error::Result;
+use crate::error::{GanError, Result};
 use crate::model::Generator;
 
 /// Spike probabilities of `n` generated samples, C order `[n, N, T]`, computed in batches of
@@ -62,6 +63,44 @@ pub fn sample_binary(
         path: "generated".into(),
         name: "samples".into(),
     };
-    SampleSet::from_owned(values, n, model.neurons, model.bins, origin)
-        .map_err(|e| crate::error::GanError::Data(e.to_string()))
+    SampleSet::from_owned(values, n, model.neurons, model.bins, origin).map_err(|e| GanError::Data(e.to_string()))
+}
+
+/// A trained generator on a device, as a [`SpikeModel`] like every baseline: samples are the
+/// Bernoulli-binarised outputs for z drawn from a ChaCha8 stream seeded with `seed` (the same
+/// draws as `spikegan sample --seed`).
+pub struct GanSampler {
+    /// The generator.
+    pub generator: Generator,
+    /// Its architecture (N, T, latent size).
+    pub model: ModelConfig,
+    /// Where it runs.
+    pub device: Device,
+}
+
+impl SpikeModel for GanSampler {
+    type Error = GanError;
+
+    fn describe(&self) -> String {
+        format!("Spike-GAN ({:?})", self.model.arch)
+    }
+
+    fn n_neurons(&self) -> usize {
+        self.model.neurons
+    }
+
+    fn max_bins(&self) -> Option<usize> {
+        Some(self.model.bins)
+    }
+
+    fn sample(&self, n_samples: usize, n_bins: usize, seed: u64) -> Result<SampleSet<'static>> {
+        if n_bins != self.model.bins || n_samples == 0 {
+            return Err(GanError::Data(format!(
+                "this generator makes windows of {} bins; asked for {n_samples} samples of {n_bins}",
+                self.model.bins
+            )));
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        sample_binary(&self.generator, &self.model, n_samples, &mut rng, &self.device)
+    }
 }

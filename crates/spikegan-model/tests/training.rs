@@ -264,3 +264,29 @@ fn same_seed_gives_same_networks_across_concurrent_threads() {
         noise.join().unwrap();
     });
 }
+
+/// The GAN is a `SpikeModel` like every baseline: seeded, shape-checked.
+#[test]
+fn a_generator_samples_through_the_shared_model_interface() {
+    use spike_data::SpikeModel;
+    use spikegan_model::sample::GanSampler;
+    let set = tiny_data(3);
+    let data = TrainingData::new(&set, 0.0).unwrap();
+    let trainer = Trainer::new(tiny_config(1), &data, &device()).unwrap();
+    let gan = GanSampler {
+        generator: trainer.generator.clone(),
+        model: trainer.config.model.clone(),
+        device: trainer.device().clone(),
+    };
+    assert_eq!((gan.n_neurons(), gan.max_bins()), (4, Some(16)));
+    let a = gan.sample(50, 16, 7).unwrap();
+    assert_eq!((a.n_samples(), a.n_neurons(), a.n_bins()), (50, 4, 16));
+    assert_eq!(a.to_owned_values(), gan.sample(50, 16, 7).unwrap().to_owned_values());
+    assert_ne!(a.to_owned_values(), gan.sample(50, 16, 8).unwrap().to_owned_values());
+    assert!(
+        gan.sample(5, 8, 0)
+            .unwrap_err()
+            .to_string()
+            .contains("windows of 16 bins")
+    );
+}

@@ -36,7 +36,7 @@ pub struct FitArgs {
     /// Which model.
     #[arg(value_enum)]
     pub model: ModelKind,
-    /// Binary raster (bins x neurons) to fit.
+    /// Binary raster (bins x neurons) to fit; samples [n, N, T] are concatenated in time.
     #[arg(long)]
     pub data: PathBuf,
     /// MAT variable / HDF5 dataset.
@@ -65,16 +65,31 @@ pub struct FitArgs {
     pub out: PathBuf,
 }
 
-fn raster_of(path: &Path, key: Option<&str>) -> anyhow::Result<(SpikeRaster, String)> {
+/// The raster to fit. Samples [n, N, T] are concatenated in time (exact for the single-bin
+/// models, which only count bins; the spatio-temporal DG needs one continuous recording, since
+/// lags across sample boundaries would be counted as real).
+fn raster_of(path: &Path, key: Option<&str>, model: ModelKind) -> anyhow::Result<(SpikeRaster, String)> {
     let loaded = load(path, key)?;
     match loaded.data {
         SpikeData::Raster(r) => {
             r.ensure_binary()?;
             Ok((r, loaded.key))
         }
+        SpikeData::Samples(set) if !matches!(model, ModelKind::DgTemporal) => {
+            let (n, t) = (set.n_neurons(), set.n_bins());
+            let mut counts = Vec::with_capacity(set.n_samples() * t * n);
+            for s in 0..set.n_samples() {
+                for b in 0..t {
+                    counts.extend((0..n).map(|i| set.get(s, i, b)));
+                }
+            }
+            let mut raster = SpikeRaster::with_origin(counts, set.n_samples() * t, n, set.origin.clone())?;
+            raster.bin_width_ms = set.bin_width_ms;
+            Ok((raster, loaded.key))
+        }
         SpikeData::Samples(_) => bail!(
-            "{}: '{}' holds samples [n, N, T]; baselines are fitted to a raster (bins x neurons) \
-             so that every bin and every lag is counted once",
+            "{}: '{}' holds separate samples [n, N, T]; the spatio-temporal DG is fitted to one \
+             continuous raster (bins x neurons) so that lags never cross sample boundaries",
             path.display(),
             loaded.key
         ),
@@ -94,7 +109,7 @@ fn spinner(what: &str) -> ProgressBar {
 }
 
 pub fn fit(a: &FitArgs) -> anyhow::Result<Outcome> {
-    let (raster, key) = raster_of(&a.data, a.key.as_deref())?;
+    let (raster, key) = raster_of(&a.data, a.key.as_deref(), a.model)?;
     let fitted_on = FittedOn {
         file: a.data.display().to_string(),
         key,

@@ -6,9 +6,12 @@
 //!   verify the files, describe the recording, and compute the paper's Fig. 3 errors of its
 //!   published baselines (`results/fig3_baseline_errors.json`).
 //!
+//! - `reproduce`: the paper's experiments with a report (`reproduce.rs`).
+//!
 //! xtask never links libhdf5: it only runs other programs.
 
 mod bench;
+mod reproduce;
 mod tidy;
 
 use std::path::{Path, PathBuf};
@@ -25,9 +28,10 @@ fn main() -> anyhow::Result<()> {
         "ci" => ci(),
         "quickstart" => quickstart(rest),
         "bench" => bench::run(rest),
+        "reproduce" => reproduce::reproduce(rest),
         "help" | "--help" | "-h" => {
             println!(
-                "cargo xtask <task>\n\n  setup       install system dependencies (libhdf5) and build\n  ci          setup + fmt check + clippy -D warnings + tests + docs\n  quickstart  setup + run spikegan on the shared retina data [--data-dir D]"
+                "cargo xtask <task>\n\n  setup       install system dependencies (libhdf5) and build\n  ci          setup + fmt check + clippy -D warnings + tests + docs\n  quickstart  setup + run spikegan on the shared retina data [--data-dir D]\n  reproduce   the paper's experiments, report in results/ [--quick] [--only fig3] [--out D] [--data-dir D] [--gan-minutes M] [--force]"
             );
             Ok(())
         }

@@ -1,4 +1,4 @@
-//! The dichotomized Gaussian (spec section 11): s = [x > 0], x ~ N(gamma, Lambda) with unit
+//! The dichotomized Gaussian (spec section 11): `s = 1[x > 0]`, `x ~ N(gamma, Lambda)` with unit
 //! variances.
 //!
 //! - Spatial (Macke et al. 2009): one latent variable per neuron. gamma_i = Phi^-1(p_i); each

@@ -167,6 +167,63 @@ fn windows_of_the_retina() {
         assert_eq!(set.get(smp, n, t), raster.get(smp * 32 + t, n));
     }
     assert_eq!(set.bin_width_ms, None);
+
+    // 100 random sliding windows: each is the window at some start, starts differ, seeded.
+    let random = dir.path().join("r.npy");
+    let args = |seed: &'static str| {
+        vec![
+            "data",
+            "windows",
+            s(&retina()),
+            "--window",
+            "32",
+            "--stride",
+            "1",
+            "--random",
+            "100",
+            "--seed",
+            seed,
+            "--out",
+            s(&random),
+        ]
+        .into_iter()
+        .map(str::to_string)
+        .collect::<Vec<_>>()
+    };
+    let run = |seed| {
+        let a = args(seed);
+        ok(&a.iter().map(String::as_str).collect::<Vec<_>>());
+        let SpikeData::Samples(set) = read(&random) else {
+            panic!("samples expected")
+        };
+        set.to_owned_values()
+    };
+    let (first, again, other) = (run("3"), run("3"), run("4"));
+    assert_eq!(first, again);
+    assert_ne!(first, other);
+    assert_eq!(first.len(), 100 * 50 * 32);
+    let SpikeData::Samples(set) = read(&random) else {
+        panic!("samples expected")
+    };
+    let sliding = raster.n_bins() - 31;
+    let mut starts = Vec::new();
+    for k in 0..10 {
+        let start = (0..sliding).find(|&b| (0..50).all(|n| (0..32).all(|t| set.get(k, n, t) == raster.get(b + t, n))));
+        starts.extend(start);
+    }
+    assert_eq!(starts.len(), 10, "every random window is a window of the recording");
+    let e = fails(&[
+        "data",
+        "windows",
+        s(&retina()),
+        "--window",
+        "32",
+        "--random",
+        "9000",
+        "--out",
+        s(&random),
+    ]);
+    assert!(e.contains("8845 windows"), "{e}");
 }
 
 fn nwb_trains() -> SpikeTrains {

@@ -11,6 +11,7 @@
 //! xtask never links libhdf5: it only runs other programs.
 
 mod bench;
+mod figures;
 mod reproduce;
 mod tidy;
 

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use spike_data::binning::{BinParams, bin_trains};
 use spike_data::io::{self, ReadOptions, SpikeData};
 use spike_data::registry::{self, FileStatus, Registry};
@@ -87,6 +89,13 @@ pub struct WindowsArgs {
     /// Bins between window starts (1 = sliding; default: the window length, non-overlapping).
     #[arg(long)]
     pub stride: Option<usize>,
+    /// Keep this many windows drawn at random (without replacement) from those the stride gives,
+    /// in random order (e.g. a real-data noise floor for `compare`).
+    #[arg(long)]
+    pub random: Option<usize>,
+    /// Seed of the random draw.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
     /// Output samples (.h5, .npy or .mat).
     #[arg(long)]
     pub out: PathBuf,
@@ -309,7 +318,22 @@ fn windows(a: &WindowsArgs) -> anyhow::Result<Outcome> {
         bins: a.window,
         stride: a.stride.unwrap_or(a.window),
     };
-    let set = SampleSet::windows(&raster, spec)?;
+    let mut set = SampleSet::windows(&raster, spec)?;
+    if let Some(n) = a.random {
+        if n == 0 || n > set.n_samples() {
+            bail!(
+                "--random {n}: {} has {} windows of {} bins at stride {}",
+                a.input.display(),
+                set.n_samples(),
+                a.window,
+                spec.stride
+            );
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(a.seed);
+        let picked = rand::seq::index::sample(&mut rng, set.n_samples(), n);
+        let values: Vec<u8> = picked.iter().flat_map(|i| set.flat_sample(i)).collect();
+        set = SampleSet::from_owned(values, n, set.n_neurons(), set.n_bins(), set.origin.clone())?;
+    }
     io::write_samples(&a.out, &set).with_context(|| format!("writing {}", a.out.display()))?;
     println!(
         "{}: {} samples x {} neurons x {} bins (stride {})",

@@ -1,0 +1,158 @@
+//! The report's figures as SVG strings (plotters, SVG backend: no fonts or system libraries),
+//! drawn from `spikegan stats` JSON of the data and of each model.
+
+use plotters::prelude::*;
+use serde_json::Value;
+
+/// One data set's statistics, as `spikegan stats` writes them.
+pub struct Stats<'a> {
+    /// Legend label.
+    pub label: &'a str,
+    /// The JSON object.
+    pub json: &'a Value,
+}
+
+const COLORS: [RGBColor; 7] = [
+    RGBColor(230, 97, 1),
+    RGBColor(94, 60, 153),
+    RGBColor(27, 158, 119),
+    RGBColor(217, 95, 2),
+    RGBColor(117, 112, 179),
+    RGBColor(231, 41, 138),
+    RGBColor(102, 166, 30),
+];
+
+fn vector(v: &Value, key: &str) -> Vec<f64> {
+    v[key]
+        .as_array()
+        .map_or_else(Vec::new, |a| a.iter().filter_map(Value::as_f64).collect())
+}
+
+fn off_diagonal(v: &Value, key: &str) -> Vec<f64> {
+    let rows = v[key].as_array().cloned().unwrap_or_default();
+    let mut out = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        for (j, x) in row.as_array().into_iter().flatten().enumerate() {
+            if i != j {
+                out.extend(x.as_f64());
+            }
+        }
+    }
+    out
+}
+
+type Draw = Result<(), Box<dyn std::error::Error>>;
+
+/// What a line figure shows: `key`, one value per x = offset + index, log10 when `log`.
+pub struct LineSpec<'a> {
+    /// Figure title.
+    pub title: &'a str,
+    /// x axis.
+    pub x_desc: &'a str,
+    /// y axis.
+    pub y_desc: &'a str,
+    /// Key in the stats JSON.
+    pub key: &'a str,
+    /// x of the first value.
+    pub offset: f64,
+    /// Plot log10 of the values.
+    pub log: bool,
+}
+
+/// The data (black, thick) and every model as lines, into an SVG string.
+pub fn line_figure(spec: &LineSpec, data: &Stats, models: &[Stats]) -> String {
+    let LineSpec {
+        title,
+        x_desc,
+        y_desc,
+        key,
+        offset,
+        log,
+    } = *spec;
+    let mut svg = String::new();
+    let result: Draw = (|| {
+        let tf = |y: f64| if log { y.max(1e-7).log10() } else { y };
+        let all: Vec<(String, Vec<f64>, RGBColor)> =
+            std::iter::once((data.label.to_string(), vector(data.json, key), BLACK))
+                .chain(
+                    models
+                        .iter()
+                        .enumerate()
+                        .map(|(i, m)| (m.label.to_string(), vector(m.json, key), COLORS[i % COLORS.len()])),
+                )
+                .collect();
+        let n = all.iter().map(|a| a.1.len()).max().unwrap_or(1).max(2);
+        let ys: Vec<f64> = all.iter().flat_map(|a| a.1.iter().map(|&y| tf(y))).collect();
+        let (lo, hi) = ys
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &y| (a.min(y), b.max(y)));
+        let pad = ((hi - lo) * 0.05).max(1e-9);
+        let root = SVGBackend::with_string(&mut svg, (560, 380)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 18))
+            .margin(10)
+            .x_label_area_size(35)
+            .y_label_area_size(55)
+            .build_cartesian_2d(offset..offset + (n - 1) as f64, lo - pad..hi + pad)?;
+        chart.configure_mesh().x_desc(x_desc).y_desc(y_desc).draw()?;
+        for (label, v, color) in &all {
+            let width = if *color == BLACK { 3 } else { 1 };
+            chart
+                .draw_series(LineSeries::new(
+                    v.iter().enumerate().map(|(i, &y)| (offset + i as f64, tf(y))),
+                    color.stroke_width(width),
+                ))?
+                .label(label.as_str())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(width)));
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()?;
+        root.present()?;
+        Ok(())
+    })();
+    result
+        .map(|_| svg)
+        .unwrap_or_else(|e| format!("<p>figure '{title}' failed: {e}</p>"))
+}
+
+/// Model value against data value of `key` (a vector, or the off-diagonal of a matrix), one
+/// panel per model, with the identity line.
+pub fn scatter_figure(title: &str, key: &str, matrix: bool, data: &Stats, models: &[Stats]) -> String {
+    let mut svg = String::new();
+    let get = |v: &Value| if matrix { off_diagonal(v, key) } else { vector(v, key) };
+    let x = get(data.json);
+    let result: Draw = (|| {
+        let cols = models.len().clamp(1, 4);
+        let rows = models.len().div_ceil(cols).max(1);
+        let root = SVGBackend::with_string(&mut svg, (250 * cols as u32, 250 * rows as u32 + 30)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let root = root.titled(title, ("sans-serif", 18))?;
+        let panels = root.split_evenly((rows, cols));
+        for (i, (m, panel)) in models.iter().zip(panels.iter()).enumerate() {
+            let y = get(m.json);
+            let all = x.iter().chain(&y);
+            let (lo, hi) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+            let pad = ((hi - lo) * 0.05).max(1e-9);
+            let range = lo - pad..hi + pad;
+            let mut chart = ChartBuilder::on(panel)
+                .caption(m.label, ("sans-serif", 13))
+                .margin(6)
+                .x_label_area_size(25)
+                .y_label_area_size(45)
+                .build_cartesian_2d(range.clone(), range)?;
+            chart.configure_mesh().x_labels(4).y_labels(4).x_desc("data").draw()?;
+            chart.draw_series(LineSeries::new([(lo, lo), (hi, hi)], BLACK.mix(0.5)))?;
+            let color = COLORS[i % COLORS.len()];
+            chart.draw_series(x.iter().zip(&y).map(|(&a, &b)| Circle::new((a, b), 2, color.filled())))?;
+        }
+        root.present()?;
+        Ok(())
+    })();
+    result
+        .map(|_| svg)
+        .unwrap_or_else(|e| format!("<p>figure '{title}' failed: {e}</p>"))
+}

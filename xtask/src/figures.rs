@@ -12,14 +12,15 @@ pub struct Stats<'a> {
     pub json: &'a Value,
 }
 
+/// Distinct colours (Okabe-Ito, colour-blind safe) for the models; the data is black.
 const COLORS: [RGBColor; 7] = [
-    RGBColor(230, 97, 1),
-    RGBColor(94, 60, 153),
-    RGBColor(27, 158, 119),
-    RGBColor(217, 95, 2),
-    RGBColor(117, 112, 179),
-    RGBColor(231, 41, 138),
-    RGBColor(102, 166, 30),
+    RGBColor(230, 159, 0),
+    RGBColor(0, 114, 178),
+    RGBColor(0, 158, 115),
+    RGBColor(204, 121, 167),
+    RGBColor(213, 94, 0),
+    RGBColor(86, 180, 233),
+    RGBColor(120, 120, 120),
 ];
 
 fn vector(v: &Value, key: &str) -> Vec<f64> {

@@ -78,8 +78,14 @@ fn succeeds(program: &str, args: &[&str]) -> bool {
         .unwrap_or(false)
 }
 
-/// Install libhdf5 (and pkg-config) with apt-get when pkg-config cannot find it.
+/// Install what a fresh machine lacks, then build the workspace.
 fn setup() -> anyhow::Result<()> {
+    install_system_dependencies()?;
+    run("cargo", &["build", "--workspace", "--all-targets", "--quiet"], &[])
+}
+
+/// Install libhdf5 (and pkg-config) with apt-get when pkg-config cannot find it.
+fn install_system_dependencies() -> anyhow::Result<()> {
     if succeeds("pkg-config", &["--exists", "hdf5"]) {
         eprintln!("libhdf5: found");
     } else {
@@ -108,7 +114,7 @@ fn setup() -> anyhow::Result<()> {
             "pkg-config",
         ])?;
     }
-    run("cargo", &["build", "--workspace", "--all-targets", "--quiet"], &[])
+    Ok(())
 }
 
 fn ci() -> anyhow::Result<()> {

@@ -169,7 +169,7 @@ pub fn reproduce(args: &[String]) -> anyhow::Result<()> {
             );
         }
     }
-    crate::setup()?;
+    crate::install_system_dependencies()?;
     run("cargo", &["build", "--release", "--quiet", "-p", "spikegan-cli"], &[])?;
     let mut runner = Runner {
         binary: root().join("target/release/spikegan"),

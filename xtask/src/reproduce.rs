@@ -113,7 +113,7 @@ impl Runner {
     /// Run `spikegan args` unless `outputs` exist with the same key.
     fn step(&mut self, name: &str, args: &[String], inputs: &[&Path], outputs: &[&Path]) -> anyhow::Result<()> {
         let key = self.key(args, inputs);
-        let stamp = outputs[0].with_extension("step-key");
+        let stamp = stamp_path(outputs[0]);
         let cached = !self.force
             && outputs.iter().all(|o| o.exists())
             && std::fs::read_to_string(&stamp).is_ok_and(|k| k == key);
@@ -138,6 +138,14 @@ impl Runner {
             .push((name.to_string(), start.elapsed().as_secs_f64(), false));
         Ok(())
     }
+}
+
+/// Where a step's key is kept: beside its first output, `<file name>.step-key` (appended, so
+/// `model.json` and `model.h5` of two steps never share one).
+fn stamp_path(output: &Path) -> PathBuf {
+    let mut name = output.file_name().unwrap_or_default().to_os_string();
+    name.push(".step-key");
+    output.with_file_name(name)
 }
 
 fn s(p: &Path) -> String {
@@ -615,3 +623,7 @@ fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
     std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))?;
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "reproduce_tests.rs"]
+mod tests;

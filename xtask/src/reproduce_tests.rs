@@ -1,0 +1,74 @@
+//! Tests of the reproduction's verdicts and step cache.
+
+use super::*;
+
+fn row(label: &str, cov: f64, k: f64) -> (String, Value) {
+    let mut v =
+        json!({"mean": 0.5, "variance": 0.01, "autocorrelogram": 1.0, "lag_covariance": 1.0, "time_course": 2.0});
+    v["covariance"] = json!(cov);
+    v["k_probabilities"] = json!(k);
+    (label.to_string(), v)
+}
+
+#[test]
+fn required_verdicts_use_the_published_errors_or_the_noise_floor() {
+    let rows = |ours_cov: f64| {
+        vec![
+            row("our k-pairwise", ours_cov, 0.004),
+            row("published k-pairwise", 0.15, 0.005),
+            row(NOISE_FLOOR, 0.18, 0.008),
+            row("our spatial DG", 0.25, 0.2),
+            row("published DG", 0.15, 0.0066),
+            row("Spike-GAN", 5.0, 0.2),
+            row("our independent", 3.9, 0.7),
+        ]
+    };
+    let find = |v: &[Verdict], prefix: &str, key: &str| {
+        v.iter()
+            .find(|x| x.claim.starts_with(prefix) && x.claim.ends_with(key))
+            .map(|x| (x.holds, x.required))
+            .unwrap()
+    };
+    // 0.20: beyond 1.2 x 0.15 and the floor 0.18, within 1.5 x 0.15.
+    let v = fig3_verdicts(&rows(0.20));
+    assert_eq!(find(&v, "our k-pairwise is within 1.5x", "covariance"), (true, true));
+    assert_eq!(find(&v, "goal: within 1.2x", "covariance"), (false, false));
+    // 0.17: under the noise floor, so the goal holds too.
+    assert_eq!(
+        find(&fig3_verdicts(&rows(0.17)), "goal: within 1.2x", "covariance"),
+        (true, false)
+    );
+    // 0.3: beyond both: the required check fails.
+    assert_eq!(
+        find(
+            &fig3_verdicts(&rows(0.3)),
+            "our k-pairwise is within 1.5x",
+            "covariance"
+        ),
+        (false, true)
+    );
+    // A missing row is never a pass.
+    let v = fig3_verdicts(&rows(0.2)[1..]);
+    assert_eq!(
+        find(&v, "our k-pairwise is within 1.5x", "k_probabilities"),
+        (false, true)
+    );
+}
+
+#[test]
+fn step_keys_ignore_resume_and_do_not_collide() {
+    let runner = Runner {
+        binary: PathBuf::new(),
+        force: false,
+        timings: Vec::new(),
+    };
+    let args = strings(&["train", "--out", "x"]);
+    let mut resumed = args.clone();
+    resumed.push("--resume".into());
+    assert_eq!(runner.key(&args, &[]), runner.key(&resumed, &[]));
+    assert_ne!(
+        runner.key(&args, &[]),
+        runner.key(&strings(&["train", "--out", "y"]), &[])
+    );
+    assert_ne!(stamp_path(Path::new("d/m.json")), stamp_path(Path::new("d/m.h5")));
+}

@@ -29,18 +29,6 @@ fn correlated_raster(bins: usize, n: usize, seed: u64) -> SpikeRaster {
     SpikeRaster::new(counts, bins, n).unwrap()
 }
 
-/// Samples' windows concatenated into one raster (bins of consecutive windows follow each other).
-fn as_raster(set: &SampleSet<'_>) -> SpikeRaster {
-    let (n, t) = (set.n_neurons(), set.n_bins());
-    let mut counts = Vec::with_capacity(set.n_samples() * t * n);
-    for s in 0..set.n_samples() {
-        for b in 0..t {
-            counts.extend((0..n).map(|i| set.get(s, i, b)));
-        }
-    }
-    SpikeRaster::new(counts, set.n_samples() * t, n).unwrap()
-}
-
 /// Largest |a - b| / standard error of a mean of indicators with mean b over `count` draws.
 fn worst_z(a: &[f64], b: &[f64], count: f64) -> f64 {
     a.iter()
@@ -56,12 +44,12 @@ fn spatial_dg_samples_match_rates_and_pair_means() {
     let model = DgParams::new(DgKind::Spatial, 1).fit(&data).unwrap();
     assert!(model.diagnostics.projection.was_positive_definite);
     let samples = model.sample(20_000, 5, 3).unwrap();
-    let got = PatternMoments::of_raster(&as_raster(&samples)).unwrap();
+    let got = PatternMoments::of_raster(&samples.concatenated()).unwrap();
     // Model draws are independent; the data's own noise is included through 50k bins.
     let z = worst_z(&got.pair_means, &target.pair_means, 100_000.0 / 2.0);
     assert!(z < 5.0, "pair means off by {z} standard errors");
     // No temporal structure: lag-1 products equal products of rates within noise.
-    let lag = lagged_pair_means(&as_raster(&samples), 1).unwrap();
+    let lag = lagged_pair_means(&samples.concatenated(), 1).unwrap();
     let n = 6;
     let indep: Vec<f64> = (0..n * n).map(|k| got.rates[k / n] * got.rates[k % n]).collect();
     assert!(worst_z(&lag[n * n..], &indep, 100_000.0) < 5.0);

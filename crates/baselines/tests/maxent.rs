@@ -5,7 +5,7 @@ use baselines::maxent::{MaxEntFit, MaxEntKind, MaxEntModel, MaxEntParams};
 use baselines::moments::PatternMoments;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use spike_data::{FitSpikeModel, SampleSet, SpikeModel, SpikeRaster};
+use spike_data::{FitSpikeModel, SpikeModel, SpikeRaster};
 
 /// A pairwise (or k-pairwise) model with random parameters in a realistic range.
 fn random_model(n: usize, kind: MaxEntKind, seed: u64) -> MaxEntModel {
@@ -30,18 +30,6 @@ fn random_model(n: usize, kind: MaxEntKind, seed: u64) -> MaxEntModel {
         couplings,
         count_potential,
     }
-}
-
-/// Samples of 1 bin as a raster (bins x neurons).
-fn as_raster(set: &SampleSet<'_>) -> SpikeRaster {
-    let (n, t) = (set.n_neurons(), set.n_bins());
-    let mut counts = Vec::with_capacity(set.n_samples() * t * n);
-    for s in 0..set.n_samples() {
-        for b in 0..t {
-            counts.extend((0..n).map(|i| set.get(s, i, b)));
-        }
-    }
-    SpikeRaster::new(counts, set.n_samples() * t, n).unwrap()
 }
 
 /// Exact E[s_i], E[s_i s_j] and P(K) of a model by brute force over 2^N patterns.
@@ -77,7 +65,7 @@ fn log_likelihood(m: &MaxEntModel, data: &SpikeRaster) -> f64 {
 fn exact_pairwise_fit_recovers_known_parameters_from_its_own_samples() {
     let truth = random_model(10, MaxEntKind::Pairwise, 1);
     let samples = MaxEntFit::from(truth.clone()).sample(100_000, 1, 7).unwrap();
-    let data = as_raster(&samples);
+    let data = samples.concatenated();
     let fit = MaxEntParams::new(MaxEntKind::Pairwise).fit(&data).unwrap();
     let d = &fit.diagnostics;
     assert!(
@@ -115,7 +103,7 @@ fn exact_pairwise_fit_recovers_known_parameters_from_its_own_samples() {
 #[test]
 fn exact_k_pairwise_fit_matches_every_moment_to_1e_6() {
     let truth = random_model(10, MaxEntKind::KPairwise, 2);
-    let data = as_raster(&MaxEntFit::from(truth).sample(20_000, 3, 3).unwrap());
+    let data = MaxEntFit::from(truth).sample(20_000, 3, 3).unwrap().concatenated();
     let target = PatternMoments::of_raster(&data).unwrap();
     let fit = MaxEntParams::new(MaxEntKind::KPairwise).fit(&data).unwrap();
     let (r, p, k) = brute_moments(&fit.model);
@@ -143,7 +131,7 @@ fn exact_k_pairwise_fit_matches_every_moment_to_1e_6() {
 #[test]
 fn mcmc_fit_agrees_with_the_data_within_sampling_noise() {
     let truth = random_model(12, MaxEntKind::KPairwise, 4);
-    let data = as_raster(&MaxEntFit::from(truth).sample(20_000, 2, 5).unwrap());
+    let data = MaxEntFit::from(truth).sample(20_000, 2, 5).unwrap().concatenated();
     let target = PatternMoments::of_raster(&data).unwrap();
     let mut params = MaxEntParams::new(MaxEntKind::KPairwise).with_seed(9);
     params.exact_max_neurons = 0; // force MCMC

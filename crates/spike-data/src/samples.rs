@@ -212,6 +212,23 @@ impl<'a> SampleSet<'a> {
         }
     }
 
+    /// The samples laid end to end in time: a raster of `n_samples * n_bins` bins x N neurons
+    /// (sample s, bin t -> raster bin `s * T + t`), with the same origin and bin width. Only for
+    /// single-bin analyses: consecutive samples are not contiguous in time.
+    pub fn concatenated(&self) -> SpikeRaster {
+        let (n, t) = (self.n_neurons, self.n_bins);
+        let mut counts = Vec::with_capacity(self.n_samples * t * n);
+        for s in 0..self.n_samples {
+            for b in 0..t {
+                counts.extend((0..n).map(|i| self.get(s, i, b)));
+            }
+        }
+        let mut raster = SpikeRaster::with_origin(counts, self.n_samples * t, n, self.origin.clone())
+            .expect("a sample set is never empty");
+        raster.bin_width_ms = self.bin_width_ms;
+        raster
+    }
+
     /// Bit-packed rows for fast statistics; see [`PackedSamples`].
     pub fn packed(&self) -> PackedSamples {
         PackedSamples::new(self)
@@ -386,6 +403,19 @@ mod tests {
             c[b * 2 + 1] = u8::from(b % 7 == 0);
         }
         SpikeRaster::new(c, 70, 2).unwrap()
+    }
+
+    #[test]
+    fn non_overlapping_windows_concatenate_back_to_the_raster() {
+        let r = raster();
+        let set = SampleSet::windows(&r, WindowSpec::non_overlapping(10)).unwrap();
+        let back = set.concatenated();
+        assert_eq!((back.n_bins(), back.n_neurons()), (70, 2));
+        assert_eq!(back.counts(), r.counts());
+        // Sliding windows repeat bins: window s, bin t lands at s * T + t.
+        let sliding = SampleSet::windows(&r, WindowSpec::sliding(4)).unwrap().concatenated();
+        assert_eq!(sliding.n_bins(), 67 * 4);
+        assert_eq!(sliding.get(5 * 4 + 2, 0), r.get(7, 0));
     }
 
     #[test]

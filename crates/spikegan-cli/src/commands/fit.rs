@@ -75,18 +75,7 @@ fn raster_of(path: &Path, key: Option<&str>, model: ModelKind) -> anyhow::Result
             r.ensure_binary()?;
             Ok((r, loaded.key))
         }
-        SpikeData::Samples(set) if !matches!(model, ModelKind::DgTemporal) => {
-            let (n, t) = (set.n_neurons(), set.n_bins());
-            let mut counts = Vec::with_capacity(set.n_samples() * t * n);
-            for s in 0..set.n_samples() {
-                for b in 0..t {
-                    counts.extend((0..n).map(|i| set.get(s, i, b)));
-                }
-            }
-            let mut raster = SpikeRaster::with_origin(counts, set.n_samples() * t, n, set.origin.clone())?;
-            raster.bin_width_ms = set.bin_width_ms;
-            Ok((raster, loaded.key))
-        }
+        SpikeData::Samples(set) if !matches!(model, ModelKind::DgTemporal) => Ok((set.concatenated(), loaded.key)),
         SpikeData::Samples(_) => bail!(
             "{}: '{}' holds separate samples [n, N, T]; the spatio-temporal DG is fitted to one \
              continuous raster (bins x neurons) so that lags never cross sample boundaries",

@@ -10,7 +10,8 @@ use burn::module::{Module, Param};
 use burn::nn::conv::{Conv1d, Conv1dConfig};
 use burn::nn::{Initializer, Linear, LinearConfig, PaddingConfig1d};
 use burn::tensor::activation::{leaky_relu, relu, sigmoid};
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::ops::PadMode;
+use burn::tensor::{Device, Tensor, TensorData, s};
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
@@ -56,6 +57,69 @@ fn linear(d_in: usize, d_out: usize, bound: f64, rng: &mut InitRng, device: &Dev
     l
 }
 
+/// A [`Conv1d`] layer (symmetric padding k/2, `stride`) applied as one matrix product:
+/// the k shifted (strided) views of the padded input are stacked into columns `[C*k, B*L_out]`
+/// and multiplied by the weight `[C_out, C*k]`. Same result as `conv.forward`, but one large
+/// product instead of one small product per sample, which is what the CPU backend does for
+/// `conv1d`. `[B, C, L]` -> `[B, C_out, L_out]`.
+pub fn conv1d_gemm(conv: &Conv1d, x: Tensor<3>, stride: usize) -> Tensor<3> {
+    let w = conv.weight.val();
+    let [c_out, c_in, k] = w.dims();
+    let [b, _, l] = x.dims();
+    let pad = k / 2;
+    let l_out = (l + 2 * pad - k) / stride + 1;
+    let xp = x.pad([(pad, pad)], PadMode::Constant(0.0));
+    let span = stride * (l_out - 1) + 1;
+    let shifted: Vec<Tensor<3>> = (0..k)
+        .map(|j| xp.clone().slice(s![.., .., j..j + span; stride as isize]))
+        .collect();
+    let columns = Tensor::stack::<4>(shifted, 2) // [B, C, k, L_out]
+        .reshape([b, c_in * k, l_out])
+        .swap_dims(0, 1)
+        .reshape([c_in * k, b * l_out]);
+    let out = w.reshape([c_out, c_in * k]).matmul(columns).reshape([c_out, b, l_out]).swap_dims(0, 1);
+    match &conv.bias {
+        Some(bias) => out + bias.val().reshape([1, c_out, 1]),
+        None => out,
+    }
+}
+
+/// The adjoint of [`conv1d_gemm`] with respect to its input (bias aside): the gradient `g`
+/// `[B, C_out, L_out]` of the output to the gradient `[B, C, l_in]` of the input, by the
+/// transposed product and a scatter-add of the k shifted views. Differentiable with respect to
+/// the weight (the gradient penalty needs this).
+pub fn conv1d_gemm_adjoint(conv: &Conv1d, g: Tensor<3>, stride: usize, l_in: usize) -> Tensor<3> {
+    let w = conv.weight.val();
+    let [c_out, c_in, k] = w.dims();
+    let [b, _, l_out] = g.dims();
+    let pad = k / 2;
+    let g = g.swap_dims(0, 1).reshape([c_out, b * l_out]);
+    let columns = w.reshape([c_out, c_in * k]).transpose().matmul(g).reshape([c_in, k, b, l_out]);
+    let padded = l_in + 2 * pad;
+    let span = stride * (l_out - 1) + 1;
+    let mut acc: Option<Tensor<3>> = None;
+    for j in 0..k {
+        let part = columns.clone().slice(s![.., j..j + 1, .., ..]).reshape([c_in, b, l_out]);
+        // Values at positions j, j + stride, ...: interleave stride - 1 zeros, then shift.
+        let spread = if stride == 1 {
+            part
+        } else {
+            let zeros = Tensor::zeros([c_in, b, l_out, stride - 1], &part.device());
+            Tensor::cat(vec![part.reshape([c_in, b, l_out, 1]), zeros], 3)
+                .reshape([c_in, b, l_out * stride])
+                .slice(s![.., .., 0..span])
+        };
+        let placed = spread.pad([(j, padded - j - span)], PadMode::Constant(0.0));
+        acc = Some(match acc {
+            Some(a) => a + placed,
+            None => placed,
+        });
+    }
+    acc.expect("k >= 1")
+        .slice(s![.., .., pad..pad + l_in])
+        .swap_dims(0, 1)
+}
+
 /// Critic of the conv model: `[B, N, T]` -> conv(N -> 2f, stride 2) -> LReLU -> conv(2f -> 4f,
 /// stride 2) -> LReLU -> flatten (channel-major, f*T values) -> linear -> `[B, 1]` score.
 #[derive(Module, Debug)]
@@ -80,8 +144,8 @@ impl ConvCritic {
 
     /// Scores, `[B, N, T]` -> `[B, 1]`.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<2> {
-        let h = leaky_relu(self.conv1.forward(x), LEAK); // [B, 2f, T/2]
-        let h = leaky_relu(self.conv2.forward(h), LEAK); // [B, 4f, T/4]
+        let h = leaky_relu(conv1d_gemm(&self.conv1, x, 2), LEAK); // [B, 2f, T/2]
+        let h = leaky_relu(conv1d_gemm(&self.conv2, h, 2), LEAK); // [B, 4f, T/4]
         let [b, c, t] = h.dims();
         self.fc.forward(h.reshape([b, c * t])) // [B, 1]
     }
@@ -123,8 +187,8 @@ impl ConvGenerator {
         let h = self.fc.forward(z);
         let [_, d] = h.dims();
         let h = leaky_relu(h.reshape([b, c4, d / c4]), LEAK); // [B, 4f, T/4]
-        let h = leaky_relu(self.conv1.forward(upsample2(h)), LEAK); // [B, 2f, T/2]
-        leaky_relu(self.conv2.forward(upsample2(h)), LEAK) // [B, N, T]
+        let h = leaky_relu(conv1d_gemm(&self.conv1, upsample2(h), 1), LEAK); // [B, 2f, T/2]
+        leaky_relu(conv1d_gemm(&self.conv2, upsample2(h), 1), LEAK) // [B, N, T]
     }
 }
 

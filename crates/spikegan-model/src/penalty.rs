@@ -6,11 +6,9 @@
 //! constants), so one backward pass of `loss + penalty` differentiates it with respect to the
 //! parameters. Tested against central finite differences in `tests/penalty.rs`.
 
-use burn::tensor::module::conv_transpose1d;
-use burn::tensor::ops::ConvTransposeOptions;
 use burn::tensor::{Bool, Tensor};
 
-use crate::model::{ConvCritic, Critic, LEAK, MlpCritic};
+use crate::model::{ConvCritic, Critic, LEAK, MlpCritic, conv1d_gemm, conv1d_gemm_adjoint};
 
 /// Derivative of the leaky ReLU at `h` as a constant tensor (1 where h > 0, else 0.2).
 fn slope<const D: usize>(h: &Tensor<D>) -> Tensor<D> {
@@ -18,29 +16,18 @@ fn slope<const D: usize>(h: &Tensor<D>) -> Tensor<D> {
     positive.float().mul_scalar(1.0 - LEAK).add_scalar(LEAK)
 }
 
-/// Adjoint of a conv1d (stride `stride`, symmetric padding `pad`): maps the gradient of its
-/// output `g` `[B, C_out, L_out]` to the gradient of its input `[B, C_in, l_in]`.
-fn conv1d_adjoint(g: Tensor<3>, weight: Tensor<3>, stride: usize, pad: usize, l_in: usize) -> Tensor<3> {
-    let [_, _, l_out] = g.dims();
-    let k = weight.dims()[2];
-    let full = (l_out - 1) * stride + k - 2 * pad;
-    let options = ConvTransposeOptions::new([stride], [pad], [l_in - full], [1], 1);
-    conv_transpose1d(g, weight, None, options)
-}
-
 fn conv_input_grad(c: &ConvCritic, x: Tensor<3>) -> Tensor<3> {
     let [_, _, t0] = x.dims();
-    let h1 = c.conv1.forward(x);
+    let h1 = conv1d_gemm(&c.conv1, x, 2);
     let s1 = slope(&h1);
     let [_, _, t1] = h1.dims();
-    let h2 = c.conv2.forward(burn::tensor::activation::leaky_relu(h1, LEAK));
+    let h2 = conv1d_gemm(&c.conv2, burn::tensor::activation::leaky_relu(h1, LEAK), 2);
     let s2 = slope(&h2);
     let [_, ch2, t2] = h2.dims();
     // fc.weight is [f*T, 1]; the forward flattens [B, 4f, T/4] row-major.
     let g = s2 * c.fc.weight.val().reshape([1, ch2, t2]);
-    let k = c.conv2.weight.val().dims()[2];
-    let g = conv1d_adjoint(g, c.conv2.weight.val(), 2, k / 2, t1) * s1;
-    conv1d_adjoint(g, c.conv1.weight.val(), 2, k / 2, t0)
+    let g = conv1d_gemm_adjoint(&c.conv2, g, 2, t1) * s1;
+    conv1d_gemm_adjoint(&c.conv1, g, 2, t0)
 }
 
 fn mlp_input_grad(c: &MlpCritic, x: Tensor<3>) -> Tensor<3> {

@@ -6,7 +6,7 @@ use rand_chacha::ChaCha8Rng;
 use spike_data::SampleSet;
 use spike_data::simulate::{UniformParams, simulate_uniform};
 use spikegan_model::checkpoint;
-use spikegan_model::model::{Critic, Generator};
+use spikegan_model::model::{Critic, Generator, conv1d_gemm};
 use spikegan_model::sample::sample_binary;
 use spikegan_model::train::{Trainer, TrainingData};
 use spikegan_model::{Arch, InitRng, ModelConfig, TrainingConfig};
@@ -26,6 +26,18 @@ fn layer_shapes_for_t32_and_t128() {
         let x = Tensor::<3>::random([3, n, t], Distribution::Uniform(0.0, 1.0), &dev);
         let h1 = c.conv1.forward(x.clone());
         assert_eq!(h1.dims(), [3, 128, t / 2]);
+        // The single-product convolution the model uses equals Burn's conv1d.
+        let close = |a: Tensor<3>, b: Tensor<3>| {
+            let d = (a - b).abs().max().into_scalar::<f32>();
+            assert!(d < 1e-5, "conv1d_gemm differs from conv1d by {d}");
+        };
+        close(conv1d_gemm(&c.conv1, x.clone(), 2), h1.clone());
+        close(conv1d_gemm(&c.conv2, h1.clone(), 2), c.conv2.forward(h1.clone()));
+        let Generator::Conv(g) = Generator::new(&cfg, &mut InitRng::seed_from_u64(4), &dev) else {
+            panic!()
+        };
+        let up = Tensor::<3>::random([2, 256, t / 2], Distribution::Normal(0.0, 1.0), &dev);
+        close(conv1d_gemm(&g.conv1, up.clone(), 1), g.conv1.forward(up));
         assert_eq!(c.conv2.forward(h1).dims(), [3, 256, t / 4]);
         assert_eq!(c.fc.weight.val().dims(), [64 * t, 1]);
         assert_eq!(c.forward(x).dims(), [3, 1]);

@@ -77,7 +77,11 @@ pub fn conv1d_gemm(conv: &Conv1d, x: Tensor<3>, stride: usize) -> Tensor<3> {
         .reshape([b, c_in * k, l_out])
         .swap_dims(0, 1)
         .reshape([c_in * k, b * l_out]);
-    let out = w.reshape([c_out, c_in * k]).matmul(columns).reshape([c_out, b, l_out]).swap_dims(0, 1);
+    let out = w
+        .reshape([c_out, c_in * k])
+        .matmul(columns)
+        .reshape([c_out, b, l_out])
+        .swap_dims(0, 1);
     match &conv.bias {
         Some(bias) => out + bias.val().reshape([1, c_out, 1]),
         None => out,
@@ -94,12 +98,19 @@ pub fn conv1d_gemm_adjoint(conv: &Conv1d, g: Tensor<3>, stride: usize, l_in: usi
     let [b, _, l_out] = g.dims();
     let pad = k / 2;
     let g = g.swap_dims(0, 1).reshape([c_out, b * l_out]);
-    let columns = w.reshape([c_out, c_in * k]).transpose().matmul(g).reshape([c_in, k, b, l_out]);
+    let columns = w
+        .reshape([c_out, c_in * k])
+        .transpose()
+        .matmul(g)
+        .reshape([c_in, k, b, l_out]);
     let padded = l_in + 2 * pad;
     let span = stride * (l_out - 1) + 1;
     let mut acc: Option<Tensor<3>> = None;
     for j in 0..k {
-        let part = columns.clone().slice(s![.., j..j + 1, .., ..]).reshape([c_in, b, l_out]);
+        let part = columns
+            .clone()
+            .slice(s![.., j..j + 1, .., ..])
+            .reshape([c_in, b, l_out]);
         // Values at positions j, j + stride, ...: interleave stride - 1 zeros, then shift.
         let spread = if stride == 1 {
             part
@@ -115,9 +126,7 @@ pub fn conv1d_gemm_adjoint(conv: &Conv1d, g: Tensor<3>, stride: usize, l_in: usi
             None => placed,
         });
     }
-    acc.expect("k >= 1")
-        .slice(s![.., .., pad..pad + l_in])
-        .swap_dims(0, 1)
+    acc.expect("k >= 1").slice(s![.., .., pad..pad + l_in]).swap_dims(0, 1)
 }
 
 /// Critic of the conv model: `[B, N, T]` -> conv(N -> 2f, stride 2) -> LReLU -> conv(2f -> 4f,

@@ -57,15 +57,15 @@ fn linear(d_in: usize, d_out: usize, bound: f64, rng: &mut InitRng, device: &Dev
     l
 }
 
-/// A [`Conv1d`] layer (symmetric padding k/2, `stride`) applied as one matrix product:
-/// the k shifted (strided) views of the padded input are stacked into columns `[C*k, B*L_out]`
-/// and multiplied by the weight `[C_out, C*k]`. Same result as `conv.forward`, but one large
-/// product instead of one small product per sample, which is what the CPU backend does for
-/// `conv1d`. `[B, C, L]` -> `[B, C_out, L_out]`.
-pub fn conv1d_gemm(conv: &Conv1d, x: Tensor<3>, stride: usize) -> Tensor<3> {
+/// A [`Conv1d`] layer (symmetric padding k/2, `stride`) on channel-major activations
+/// `[C, B, L]` -> `[C_out, B, L_out]`, as one matrix product: the k shifted (strided) views of
+/// the padded input are stacked into columns `[C*k, B*L_out]` and multiplied by the weight
+/// `[C_out, C*k]`. One large product instead of the one small product per sample that the CPU
+/// backend's `conv1d` does; channel-major layout between layers avoids transposing copies.
+pub fn conv1d_channel_major(conv: &Conv1d, x: Tensor<3>, stride: usize) -> Tensor<3> {
     let w = conv.weight.val();
     let [c_out, c_in, k] = w.dims();
-    let [b, _, l] = x.dims();
+    let [_, b, l] = x.dims();
     let pad = k / 2;
     let l_out = (l + 2 * pad - k) / stride + 1;
     let xp = x.pad([(pad, pad)], PadMode::Constant(0.0));
@@ -73,35 +73,33 @@ pub fn conv1d_gemm(conv: &Conv1d, x: Tensor<3>, stride: usize) -> Tensor<3> {
     let shifted: Vec<Tensor<3>> = (0..k)
         .map(|j| xp.clone().slice(s![.., .., j..j + span; stride as isize]))
         .collect();
-    let columns = Tensor::stack::<4>(shifted, 2) // [B, C, k, L_out]
-        .reshape([b, c_in * k, l_out])
-        .swap_dims(0, 1)
-        .reshape([c_in * k, b * l_out]);
-    let out = w
-        .reshape([c_out, c_in * k])
-        .matmul(columns)
-        .reshape([c_out, b, l_out])
-        .swap_dims(0, 1);
+    let columns = Tensor::stack::<4>(shifted, 1).reshape([c_in * k, b * l_out]); // [C, k, B, L_out]
+    let out = w.reshape([c_out, c_in * k]).matmul(columns).reshape([c_out, b, l_out]);
     match &conv.bias {
-        Some(bias) => out + bias.val().reshape([1, c_out, 1]),
+        Some(bias) => out + bias.val().reshape([c_out, 1, 1]),
         None => out,
     }
 }
 
-/// The adjoint of [`conv1d_gemm`] with respect to its input (bias aside): the gradient `g`
-/// `[B, C_out, L_out]` of the output to the gradient `[B, C, l_in]` of the input, by the
+/// [`conv1d_channel_major`] on batch-major `[B, C, L]` -> `[B, C_out, L_out]`; equals
+/// `conv.forward(x)` (tested).
+pub fn conv1d_gemm(conv: &Conv1d, x: Tensor<3>, stride: usize) -> Tensor<3> {
+    conv1d_channel_major(conv, x.swap_dims(0, 1), stride).swap_dims(0, 1)
+}
+
+/// The adjoint of [`conv1d_channel_major`] with respect to its input (bias aside): the gradient
+/// `g` `[C_out, B, L_out]` of the output to the gradient `[C, B, l_in]` of the input, by the
 /// transposed product and a scatter-add of the k shifted views. Differentiable with respect to
 /// the weight (the gradient penalty needs this).
-pub fn conv1d_gemm_adjoint(conv: &Conv1d, g: Tensor<3>, stride: usize, l_in: usize) -> Tensor<3> {
+pub fn conv1d_channel_major_adjoint(conv: &Conv1d, g: Tensor<3>, stride: usize, l_in: usize) -> Tensor<3> {
     let w = conv.weight.val();
     let [c_out, c_in, k] = w.dims();
-    let [b, _, l_out] = g.dims();
+    let [_, b, l_out] = g.dims();
     let pad = k / 2;
-    let g = g.swap_dims(0, 1).reshape([c_out, b * l_out]);
     let columns = w
         .reshape([c_out, c_in * k])
         .transpose()
-        .matmul(g)
+        .matmul(g.reshape([c_out, b * l_out]))
         .reshape([c_in, k, b, l_out]);
     let padded = l_in + 2 * pad;
     let span = stride * (l_out - 1) + 1;
@@ -126,7 +124,7 @@ pub fn conv1d_gemm_adjoint(conv: &Conv1d, g: Tensor<3>, stride: usize, l_in: usi
             None => placed,
         });
     }
-    acc.expect("k >= 1").slice(s![.., .., pad..pad + l_in]).swap_dims(0, 1)
+    acc.expect("k >= 1").slice(s![.., .., pad..pad + l_in])
 }
 
 /// Critic of the conv model: `[B, N, T]` -> conv(N -> 2f, stride 2) -> LReLU -> conv(2f -> 4f,
@@ -153,10 +151,10 @@ impl ConvCritic {
 
     /// Scores, `[B, N, T]` -> `[B, 1]`.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<2> {
-        let h = leaky_relu(conv1d_gemm(&self.conv1, x, 2), LEAK); // [B, 2f, T/2]
-        let h = leaky_relu(conv1d_gemm(&self.conv2, h, 2), LEAK); // [B, 4f, T/4]
-        let [b, c, t] = h.dims();
-        self.fc.forward(h.reshape([b, c * t])) // [B, 1]
+        let h = leaky_relu(conv1d_channel_major(&self.conv1, x.swap_dims(0, 1), 2), LEAK); // [2f, B, T/2]
+        let h = leaky_relu(conv1d_channel_major(&self.conv2, h, 2), LEAK); // [4f, B, T/4]
+        let [c, b, t] = h.dims();
+        self.fc.forward(h.swap_dims(0, 1).reshape([b, c * t])) // [B, 1]
     }
 }
 
@@ -173,7 +171,7 @@ pub struct ConvGenerator {
     pub conv2: Conv1d,
 }
 
-/// Nearest-neighbour upsampling x2 along time: `[B, C, L]` -> `[B, C, 2L]`.
+/// Nearest-neighbour upsampling x2 along the last (time) axis: `[X, Y, L]` -> `[X, Y, 2L]`.
 fn upsample2(x: Tensor<3>) -> Tensor<3> {
     let [b, c, l] = x.dims();
     x.reshape([b, c, l, 1]).expand([b, c, l, 2]).reshape([b, c, 2 * l])
@@ -195,9 +193,9 @@ impl ConvGenerator {
         let c4 = self.conv1.weight.val().dims()[1];
         let h = self.fc.forward(z);
         let [_, d] = h.dims();
-        let h = leaky_relu(h.reshape([b, c4, d / c4]), LEAK); // [B, 4f, T/4]
-        let h = leaky_relu(conv1d_gemm(&self.conv1, upsample2(h), 1), LEAK); // [B, 2f, T/2]
-        leaky_relu(conv1d_gemm(&self.conv2, upsample2(h), 1), LEAK) // [B, N, T]
+        let h = leaky_relu(h.reshape([b, c4, d / c4]), LEAK).swap_dims(0, 1); // [4f, B, T/4]
+        let h = leaky_relu(conv1d_channel_major(&self.conv1, upsample2(h), 1), LEAK); // [2f, B, T/2]
+        leaky_relu(conv1d_channel_major(&self.conv2, upsample2(h), 1), LEAK).swap_dims(0, 1) // [B, N, T]
     }
 }
 

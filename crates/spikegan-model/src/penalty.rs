@@ -8,7 +8,7 @@
 
 use burn::tensor::{Bool, Tensor};
 
-use crate::model::{ConvCritic, Critic, LEAK, MlpCritic, conv1d_gemm, conv1d_gemm_adjoint};
+use crate::model::{ConvCritic, Critic, LEAK, MlpCritic, conv1d_channel_major, conv1d_channel_major_adjoint};
 
 /// Derivative of the leaky ReLU at `h` as a constant tensor (1 where h > 0, else 0.2).
 fn slope<const D: usize>(h: &Tensor<D>) -> Tensor<D> {
@@ -17,17 +17,18 @@ fn slope<const D: usize>(h: &Tensor<D>) -> Tensor<D> {
 }
 
 fn conv_input_grad(c: &ConvCritic, x: Tensor<3>) -> Tensor<3> {
+    // Channel-major throughout ([C, B, L]), as the critic's forward.
     let [_, _, t0] = x.dims();
-    let h1 = conv1d_gemm(&c.conv1, x, 2);
+    let h1 = conv1d_channel_major(&c.conv1, x.swap_dims(0, 1), 2);
     let s1 = slope(&h1);
     let [_, _, t1] = h1.dims();
-    let h2 = conv1d_gemm(&c.conv2, burn::tensor::activation::leaky_relu(h1, LEAK), 2);
+    let h2 = conv1d_channel_major(&c.conv2, burn::tensor::activation::leaky_relu(h1, LEAK), 2);
     let s2 = slope(&h2);
-    let [_, ch2, t2] = h2.dims();
-    // fc.weight is [f*T, 1]; the forward flattens [B, 4f, T/4] row-major.
-    let g = s2 * c.fc.weight.val().reshape([1, ch2, t2]);
-    let g = conv1d_gemm_adjoint(&c.conv2, g, 2, t1) * s1;
-    conv1d_gemm_adjoint(&c.conv1, g, 2, t0)
+    let [ch2, _, t2] = h2.dims();
+    // fc.weight is [f*T, 1]; the forward flattens each sample's [4f, T/4] row-major.
+    let g = s2 * c.fc.weight.val().reshape([ch2, 1, t2]);
+    let g = conv1d_channel_major_adjoint(&c.conv2, g, 2, t1) * s1;
+    conv1d_channel_major_adjoint(&c.conv1, g, 2, t0).swap_dims(0, 1)
 }
 
 fn mlp_input_grad(c: &MlpCritic, x: Tensor<3>) -> Tensor<3> {

@@ -45,7 +45,27 @@ struct Options {
     gan_minutes: f64,
 }
 
+const USAGE: &str =
+    "cargo xtask reproduce [--quick] [--only fig3] [--out DIR] [--data-dir DIR] [--gan-minutes M] [--force]
+
+  --quick          reduced scale (3-minute GAN, no spatio-temporal DG)
+  --only LIST      experiments to run, comma-separated (available: fig3)
+  --out DIR        results folder (default: results/)
+  --data-dir DIR   shared data folder (default: $SPIKEGAN_DATA, else ../shared/datasets)
+  --gan-minutes M  Spike-GAN training budget in minutes (default: 3 quick, 30 full)
+  --force          recompute every step instead of reusing up-to-date results";
+
 fn options(args: &[String]) -> anyhow::Result<Options> {
+    let mut rest = args.iter();
+    while let Some(a) = rest.next() {
+        match a.as_str() {
+            "--quick" | "--force" => {}
+            "--only" | "--out" | "--data-dir" | "--gan-minutes" => {
+                rest.next();
+            }
+            other => bail!("unknown argument '{other}'\n\nusage: {USAGE}"),
+        }
+    }
     let value = |flag: &str| -> anyhow::Result<Option<String>> {
         match args.iter().position(|a| a == flag) {
             Some(i) => Ok(Some(
@@ -157,6 +177,10 @@ fn strings(v: &[&str]) -> Vec<String> {
 }
 
 pub fn reproduce(args: &[String]) -> anyhow::Result<()> {
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        println!("{USAGE}");
+        return Ok(());
+    }
     let o = options(args)?;
     let retina_dir = o.data_dir.join("retina50");
     let retina = retina_dir.join("original_data_num_neurons_50_1.mat");

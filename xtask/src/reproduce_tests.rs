@@ -72,3 +72,20 @@ fn step_keys_ignore_resume_and_do_not_collide() {
     );
     assert_ne!(stamp_path(Path::new("d/m.json")), stamp_path(Path::new("d/m.h5")));
 }
+
+#[test]
+fn unknown_and_incomplete_arguments_are_errors() {
+    let args = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let e = options(&args(&["--quik"])).err().unwrap().to_string();
+    assert!(e.contains("unknown argument '--quik'") && e.contains("usage"), "{e}");
+    assert!(options(&args(&["--gan-minutes"])).is_err());
+    assert!(
+        options(&args(&["--only", "fig9"]))
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("not reproduced yet")
+    );
+    let o = options(&args(&["--quick", "--gan-minutes", "1.5", "--out", "x"])).unwrap();
+    assert!(o.quick && !o.force && o.gan_minutes == 1.5 && o.out == Path::new("x"));
+}

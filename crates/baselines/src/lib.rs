@@ -150,6 +150,14 @@ impl Baseline {
                 {
                     return Err("maxent model has non-finite parameters".into());
                 }
+                if fit.exact_max_neurons > maxent::MAX_EXACT_NEURONS {
+                    return Err(format!(
+                        "maxent model asks for exact sampling up to {} neurons; at most {}",
+                        fit.exact_max_neurons,
+                        maxent::MAX_EXACT_NEURONS
+                    ));
+                }
+                fit.mcmc.validate().map_err(|e| e.to_string())?;
             }
             Baseline::DichotomizedGaussian { model, .. } => {
                 let n = model.gamma.len();

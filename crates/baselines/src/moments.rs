@@ -21,12 +21,12 @@ pub struct PatternMoments {
 }
 
 /// Active neurons of each bin, in order.
-pub(crate) fn active_lists(raster: &SpikeRaster) -> Vec<Vec<u16>> {
+pub(crate) fn active_lists(raster: &SpikeRaster) -> Vec<Vec<u32>> {
     let n = raster.n_neurons();
     raster
         .counts()
         .chunks_exact(n)
-        .map(|row| (0..n).filter(|&i| row[i] > 0).map(|i| i as u16).collect())
+        .map(|row| (0..n).filter(|&i| row[i] > 0).map(|i| i as u32).collect())
         .collect()
 }
 

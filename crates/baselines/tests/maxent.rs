@@ -249,3 +249,28 @@ fn invalid_parameters_and_data_are_clear_errors() {
     let fit = MaxEntParams::new(MaxEntKind::Independent).fit(&data).unwrap();
     assert!(fit.sample(0, 4, 0).is_err());
 }
+
+#[test]
+fn a_hand_edited_model_file_with_impossible_sampling_settings_is_refused() {
+    let data = SpikeRaster::new(vec![0, 1, 1, 0, 1, 1], 3, 2).unwrap();
+    let fit = MaxEntParams::new(MaxEntKind::Pairwise).fit(&data).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.json");
+    baselines::Baseline::MaxEnt {
+        fitted_on: Default::default(),
+        fit,
+    }
+    .save(&path)
+    .unwrap();
+    assert!(baselines::Baseline::load(&path).is_ok());
+    let text = std::fs::read_to_string(&path).unwrap();
+    for (from, to, says) in [
+        ("\"chains\":64", "\"chains\":0", "chains"),
+        ("\"exact_max_neurons\":20", "\"exact_max_neurons\":70", "at most 24"),
+    ] {
+        assert!(text.contains(from), "{from}");
+        std::fs::write(&path, text.replace(from, to)).unwrap();
+        let e = baselines::Baseline::load(&path).unwrap_err().to_string();
+        assert!(e.contains("m.json") && e.contains(says), "{e}");
+    }
+}

@@ -96,6 +96,7 @@ pub fn conv1d_channel_major_adjoint(conv: &Conv1d, g: Tensor<3>, stride: usize, 
     let [c_out, c_in, k] = w.dims();
     let [_, b, l_out] = g.dims();
     let pad = k / 2;
+    let device = g.device();
     let columns = w
         .reshape([c_out, c_in * k])
         .transpose()
@@ -103,7 +104,7 @@ pub fn conv1d_channel_major_adjoint(conv: &Conv1d, g: Tensor<3>, stride: usize, 
         .reshape([c_in, k, b, l_out]);
     let padded = l_in + 2 * pad;
     let span = stride * (l_out - 1) + 1;
-    let mut acc: Option<Tensor<3>> = None;
+    let mut acc = Tensor::zeros([c_in, b, padded], &device);
     for j in 0..k {
         let part = columns
             .clone()
@@ -113,18 +114,14 @@ pub fn conv1d_channel_major_adjoint(conv: &Conv1d, g: Tensor<3>, stride: usize, 
         let spread = if stride == 1 {
             part
         } else {
-            let zeros = Tensor::zeros([c_in, b, l_out, stride - 1], &part.device());
+            let zeros = Tensor::zeros([c_in, b, l_out, stride - 1], &device);
             Tensor::cat(vec![part.reshape([c_in, b, l_out, 1]), zeros], 3)
                 .reshape([c_in, b, l_out * stride])
                 .slice(s![.., .., 0..span])
         };
-        let placed = spread.pad([(j, padded - j - span)], PadMode::Constant(0.0));
-        acc = Some(match acc {
-            Some(a) => a + placed,
-            None => placed,
-        });
+        acc = acc + spread.pad([(j, padded - j - span)], PadMode::Constant(0.0));
     }
-    acc.expect("k >= 1").slice(s![.., .., pad..pad + l_in])
+    acc.slice(s![.., .., pad..pad + l_in])
 }
 
 /// Critic of the conv model: `[B, N, T]` -> conv(N -> 2f, stride 2) -> LReLU -> conv(2f -> 4f,

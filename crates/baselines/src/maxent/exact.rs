@@ -7,7 +7,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{Layout, MaxEntDiagnostics, MaxEntModel, MaxEntParams, PARAM_BOUND, ResidualZ};
+use super::{Layout, MaxEntDiagnostics, MaxEntModel, MaxEntParams, PARAM_BOUND, Problem, ResidualZ};
 use crate::error::Result;
 
 /// Exact quantities of a model small enough to enumerate.
@@ -124,12 +124,15 @@ fn evaluate(layout: Layout, theta: &[f64], target: &[f64], free: &[bool], l2: f6
 
 pub(crate) fn fit(
     params: &MaxEntParams,
-    layout: Layout,
-    target: &[f64],
-    free: &[bool],
+    problem: &Problem,
     mut theta: Vec<f64>,
-    n_data: usize,
 ) -> Result<(MaxEntModel, MaxEntDiagnostics)> {
+    let Problem {
+        layout,
+        target,
+        free,
+        n_data,
+    } = *problem;
     const MEMORY: usize = 10;
     let (mut f, mut g, mut mu) = evaluate(layout, &theta, target, free, params.l2);
     let mut history: std::collections::VecDeque<(Vec<f64>, Vec<f64>, f64)> = Default::default();

@@ -19,7 +19,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use spike_data::SpikeRaster;
 
-use super::{Layout, MaxEntDiagnostics, MaxEntModel, MaxEntParams, PARAM_BOUND, ResidualZ};
+use super::{Layout, MaxEntDiagnostics, MaxEntModel, MaxEntParams, PARAM_BOUND, Problem, ResidualZ};
 use crate::error::{BaselineError, Result};
 
 /// Gibbs sampling settings.
@@ -63,7 +63,8 @@ impl Default for McmcParams {
 }
 
 impl McmcParams {
-    pub(crate) fn validate(&self) -> Result<()> {
+    /// Ok when the settings can run (positive counts, rates and tolerance).
+    pub fn validate(&self) -> Result<()> {
         let ok = self.chains > 0
             && self.fit_thin_sweeps > 0
             && self.sample_thin_sweeps > 0
@@ -270,12 +271,15 @@ fn newton_solver(mut h: Mat<f64>) -> Result<impl Fn(&[f64]) -> Vec<f64>> {
 pub(crate) fn fit(
     data: &SpikeRaster,
     params: &MaxEntParams,
-    layout: Layout,
-    target: &[f64],
-    free: &[bool],
+    problem: &Problem,
     mut theta: Vec<f64>,
-    n_data: usize,
 ) -> Result<(MaxEntModel, MaxEntDiagnostics)> {
+    let Problem {
+        layout,
+        target,
+        free,
+        n_data,
+    } = *problem;
     let p = &params.mcmc;
     let mut model = MaxEntModel::from_theta(layout, &theta);
     let mut chains: Vec<Chain> = (0..p.chains).map(|c| Chain::new(&model, params.seed, c)).collect();

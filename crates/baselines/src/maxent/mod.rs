@@ -39,6 +39,9 @@ use crate::moments::PatternMoments;
 pub use exact::ExactSummary;
 pub use mcmc::McmcParams;
 
+/// Most neurons whose 2^N patterns are ever enumerated.
+pub const MAX_EXACT_NEURONS: usize = 24;
+
 /// Largest absolute value a parameter may take (a probability factor of e^20 ~ 5e8).
 pub const PARAM_BOUND: f64 = 20.0;
 
@@ -103,6 +106,16 @@ impl Layout {
     }
 }
 
+/// What a fit matches: the data's moments in `layout` order over `n_data` bins, and which
+/// entries of theta are free (the others stay at their starting values).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Problem<'a> {
+    pub layout: Layout,
+    pub target: &'a [f64],
+    pub free: &'a [bool],
+    pub n_data: usize,
+}
+
 /// A fitted maximum-entropy model ({0,1} basis).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MaxEntModel {
@@ -159,12 +172,12 @@ impl MaxEntModel {
         }
     }
 
-    /// log Z by enumerating all 2^N patterns (N <= 24).
+    /// log Z by enumerating all 2^N patterns (N <= [`MAX_EXACT_NEURONS`]).
     pub fn exact_log_partition(&self) -> Result<f64> {
         let n = self.n_neurons();
-        if n > 24 {
+        if n > MAX_EXACT_NEURONS {
             return Err(BaselineError::Request(format!(
-                "log Z of {n} neurons needs 2^{n} patterns; exact only up to 24"
+                "log Z of {n} neurons needs 2^{n} patterns; exact only up to {MAX_EXACT_NEURONS}"
             )));
         }
         let lw = exact::log_weights(self);
@@ -218,7 +231,7 @@ impl SpinParams {
 pub struct MaxEntParams {
     /// Which model.
     pub kind: MaxEntKind,
-    /// Fit by exact enumeration up to this many neurons (at most 24), by MCMC above.
+    /// Fit by exact enumeration up to this many neurons (at most [`MAX_EXACT_NEURONS`]), by MCMC above.
     pub exact_max_neurons: usize,
     /// Exact mode: stop when every moment matches to this (absolute).
     pub exact_tolerance: f64,
@@ -254,9 +267,9 @@ impl MaxEntParams {
 
     fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(BaselineError::Params(m));
-        if self.exact_max_neurons > 24 {
+        if self.exact_max_neurons > MAX_EXACT_NEURONS {
             return bad(format!(
-                "exact_max_neurons = {} enumerates 2^{0} patterns; at most 24",
+                "exact_max_neurons = {} enumerates 2^{0} patterns; at most {MAX_EXACT_NEURONS}",
                 self.exact_max_neurons
             ));
         }
@@ -452,10 +465,16 @@ impl FitSpikeModel for MaxEntParams {
         let target = layout.moments(&moments);
         let free = free_mask(layout, &fixed);
         let theta0 = independent_start(layout, &moments, &fixed);
+        let problem = Problem {
+            layout,
+            target: &target,
+            free: &free,
+            n_data: moments.n_bins,
+        };
         let (model, mut diagnostics) = if layout.n <= self.exact_max_neurons {
-            exact::fit(self, layout, &target, &free, theta0, moments.n_bins)?
+            exact::fit(self, &problem, theta0)?
         } else {
-            mcmc::fit(data, self, layout, &target, &free, theta0, moments.n_bins)?
+            mcmc::fit(data, self, &problem, theta0)?
         };
         diagnostics.fixed_neurons = fixed.iter().map(|&(i, _)| i).collect();
         diagnostics.seconds = start.elapsed().as_secs_f64();

@@ -13,7 +13,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use spike_data::io::SpikeData;
 use spike_data::{FitSpikeModel, SpikeModel, SpikeRaster};
 
-use super::{load, registry_match};
+use super::{load, registry_entry};
 use crate::Outcome;
 
 /// The baseline models.
@@ -99,11 +99,13 @@ fn spinner(what: &str) -> ProgressBar {
 
 pub fn fit(a: &FitArgs) -> anyhow::Result<Outcome> {
     let (raster, key) = raster_of(&a.data, a.key.as_deref(), a.model)?;
+    let sha256 = spike_data::registry::sha256_file(&a.data)?;
+    let dataset = registry_entry(&sha256).map(|e| e.0);
     let fitted_on = FittedOn {
         file: a.data.display().to_string(),
         key,
-        sha256: spike_data::registry::sha256_file(&a.data)?,
-        dataset: registry_match(&a.data).map(|m| m.0),
+        sha256,
+        dataset,
         bins: raster.n_bins(),
         neurons: raster.n_neurons(),
     };

@@ -47,9 +47,13 @@ pub fn registry_match(path: &Path) -> Option<(String, f64)> {
     if !small {
         return None;
     }
-    let sha = spike_data::registry::sha256_file(path).ok()?;
-    let reg = spike_data::registry::Registry::builtin();
-    reg.find_by_sha256(&sha)
+    registry_entry(&spike_data::registry::sha256_file(path).ok()?)
+}
+
+/// The registry entry of a file with this sha256: a description and the bin width in ms.
+pub fn registry_entry(sha256: &str) -> Option<(String, f64)> {
+    spike_data::registry::Registry::builtin()
+        .find_by_sha256(sha256)
         .map(|(d, f)| (format!("{}/{} ({})", d.name, f.file, f.role), d.bin_width_ms))
 }
 

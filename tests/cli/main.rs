@@ -12,6 +12,7 @@ use spike_data::io::{self, ReadOptions, SpikeData};
 mod baselines;
 mod data;
 mod gan;
+mod importance;
 mod stats;
 
 pub(crate) fn shared() -> PathBuf {

@@ -80,6 +80,17 @@ pub struct Simulation {
     pub group_corrs: Vec<f64>,
     /// Stimulus label (1 or 2) of each sample (two-mode packets only).
     pub stimulus: Option<Vec<u8>>,
+    /// The packets' sequences as rows of the (permuted) samples, in firing order: one per group
+    /// ('packets'), or mode 1 then mode 2 (two-mode); empty for 'uniform'.
+    pub packets: Vec<Vec<usize>>,
+}
+
+/// Rows of the permuted samples that hold the simulated neurons `sequence`, in that order.
+fn permuted_rows(permutation: &[usize], sequence: impl IntoIterator<Item = usize>) -> Vec<usize> {
+    sequence
+        .into_iter()
+        .map(|orig| permutation.iter().position(|&p| p == orig).expect("a permutation"))
+        .collect()
 }
 
 fn check_common(neurons: usize, bins: usize, samples: usize, rate: f64, group: usize) -> Result<()> {
@@ -243,6 +254,7 @@ pub fn simulate_uniform(p: &UniformParams, seed: u64) -> Result<Simulation> {
         groups: (0..p.neurons).map(|i| i / p.group).collect(),
         group_corrs,
         stimulus: None,
+        packets: vec![],
     })
 }
 
@@ -326,6 +338,9 @@ pub fn simulate_packets(p: &PacketParams, seed: u64) -> Result<Simulation> {
     let (samples, permutation) = permuted(raw, n, p.neurons, t, &mut rng)?;
     Ok(Simulation {
         samples,
+        packets: (0..p.neurons / g)
+            .map(|k| permuted_rows(&permutation, k * g..(k + 1) * g))
+            .collect(),
         permutation,
         rates,
         groups: (0..p.neurons).map(|i| i / g).collect(),
@@ -363,6 +378,10 @@ pub fn simulate_two_mode_packets(p: &PacketParams, seed: u64) -> Result<Simulati
     let (samples, permutation) = permuted(raw, n, p.neurons, t, &mut rng)?;
     Ok(Simulation {
         samples,
+        packets: vec![
+            permuted_rows(&permutation, mode1.iter().copied()),
+            permuted_rows(&permutation, mode2.iter().copied()),
+        ],
         permutation,
         rates,
         groups: (0..p.neurons).map(|i| usize::from(i >= p.neurons - g)).collect(),
@@ -486,6 +505,7 @@ mod tests {
         let pos: Vec<usize> = (0..16)
             .map(|o| sim.permutation.iter().position(|&q| q == o).unwrap())
             .collect();
+        assert_eq!(sim.packets, vec![pos[..8].to_vec(), pos[8..].to_vec()]);
         let mut packets = 0;
         for s in 0..64 {
             for k in 0..2 {
@@ -525,6 +545,8 @@ mod tests {
         let pos: Vec<usize> = (0..32)
             .map(|o| sim.permutation.iter().position(|&q| q == o).unwrap())
             .collect();
+        assert_eq!(sim.packets[0], pos[..18].to_vec());
+        assert_eq!(sim.packets[1], pos[14..].iter().rev().copied().collect::<Vec<_>>());
         for (s, &label) in stim.iter().enumerate() {
             let lead = if label == 1 { 0 } else { 31 };
             let next = if label == 1 { 1 } else { 30 };

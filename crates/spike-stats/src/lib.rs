@@ -23,7 +23,8 @@
 //! Beyond the paper: [`patterns`] (pattern probabilities, plug-in and Miller-Madow entropies in
 //! bits, KL divergence of spike-count distributions), [`pairwise`] (correlation coefficients that
 //! are `None`, never NaN, for silent neurons; Fano factors; ISI coefficients of variation;
-//! cross-correlograms), [`higher_order`] (spec section 6) and [`nearest`] (spec section 7).
+//! cross-correlograms), [`higher_order`] (spec section 6), [`nearest`] (spec section 7) and
+//! [`discrimination`] (ROC curves and cross-validated template scores for two-stimulus data).
 //!
 //! Computation is one pass over bit-packed rows ([`spike_data::PackedSamples`]: windows of a raster
 //! are never copied) with popcounts, in parallel over samples with rayon.
@@ -38,6 +39,7 @@
 //! # Ok::<(), spike_data::DataError>(())
 //! ```
 
+pub mod discrimination;
 mod error;
 pub mod higher_order;
 pub mod nearest;

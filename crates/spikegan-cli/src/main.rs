@@ -40,6 +40,11 @@ enum Command {
     Fit(commands::fit::FitArgs),
     /// Draw samples from a trained Spike-GAN run (--run) or a fitted baseline (--model).
     Sample(commands::gan::SampleArgs),
+    /// Importance maps: which spikes a trained critic relies on (shuffle windows, score changes).
+    Importance(commands::importance::ImportanceArgs),
+    /// Infer the packet from importance maps; with simulated ground truth, score recovery and
+    /// discriminate the stimulus (ROC).
+    Packets(commands::importance::PacketsArgs),
 }
 
 /// What a command reports besides errors: success, or a check that did not pass (exit code 1).
@@ -63,6 +68,8 @@ fn main() -> ExitCode {
         Command::Train(a) => commands::gan::train(&a),
         Command::Fit(a) => commands::fit::fit(&a),
         Command::Sample(a) => commands::gan::sample(&a),
+        Command::Importance(a) => commands::importance::importance(&a),
+        Command::Packets(a) => commands::importance::packets(&a),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

@@ -124,6 +124,17 @@ pub fn load_generator(run: &Path, device: &Device) -> Result<(TrainingConfig, Ge
     Ok((config, generator))
 }
 
+/// The critic of a run's checkpoint, on `device`.
+pub fn load_critic(run: &Path, device: &Device) -> Result<(TrainingConfig, Critic)> {
+    let config = load_config(run)?;
+    let dir = checkpoint_dir(run)?;
+    let critic = load_module(
+        &dir.join("critic.bpk"),
+        Critic::new(&config.model, &mut InitRng::seed_from_u64(0), device),
+    )?;
+    Ok((config, critic))
+}
+
 /// A trainer restored from a run's checkpoint, to continue training on `data`.
 pub fn resume(run: &Path, data: &TrainingData, device: &Device) -> Result<Trainer> {
     let config = load_config(run)?;

@@ -6,6 +6,7 @@
 //! backend is chosen by the caller (`spikegan --backend flex|cuda`). Hyperparameters are Burn
 //! `Config`s: [`TrainingConfig::paper`] is the paper's exact setup, [`TrainingConfig::fast`] the
 //! CPU-friendly preset. Checkpoints ([`checkpoint`]) hold everything for an exact resume.
+//! [`importance`] computes the paper's importance maps from a trained critic and infers packets.
 //!
 //! ```no_run
 //! use burn::tensor::Device;
@@ -27,6 +28,7 @@
 pub mod checkpoint;
 pub mod config;
 mod error;
+pub mod importance;
 pub mod model;
 pub mod penalty;
 pub mod sample;

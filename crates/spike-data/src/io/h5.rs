@@ -503,3 +503,146 @@ pub fn write_mat73(path: &Path, name: &str, raster: &SpikeRaster) -> Result<()> 
             .map_err(|e| DataError::io(path, e))
     })
 }
+
+/// Per-bin values attached to samples (e.g. importance maps): the samples, the values
+/// `[n, N, T]` and numeric settings stored as attributes of `/maps`.
+#[derive(Clone, Debug)]
+pub struct SampleMaps {
+    /// The samples the maps belong to.
+    pub samples: crate::SampleSet<'static>,
+    /// The map values, C order `[n, N, T]`.
+    pub values: Vec<f32>,
+    /// Numeric attributes of `/maps` (name, value), sorted by name.
+    pub attributes: Vec<(String, f64)>,
+}
+
+/// Write `/samples` (u8) and `/maps` (f32, same shape, `attributes` attached) to an HDF5 file,
+/// atomically.
+pub fn write_sample_maps(
+    path: &Path,
+    samples: &crate::SampleSet<'_>,
+    values: &[f32],
+    attributes: &[(&str, f64)],
+) -> Result<()> {
+    let dims = [samples.n_samples(), samples.n_neurons(), samples.n_bins()];
+    if values.len() != dims.iter().product::<usize>() {
+        return Err(DataError::param(
+            "--out",
+            format!("{} map values for samples of shape {dims:?}", values.len()),
+        ));
+    }
+    let owned = samples.to_owned_values();
+    super::write_atomically(path, |tmp| {
+        let file = File::create(tmp).map_err(|e| h5err(tmp, "/", e))?;
+        let ds = write_u8_dataset(tmp, &file, "samples", &dims, &owned)?;
+        if let Some(w) = samples.bin_width_ms {
+            write_f64_attr(tmp, &ds, "bin_width_ms", w)?;
+        }
+        let arr = ndarray::ArrayViewD::from_shape(dims.to_vec(), values)
+            .map_err(|e| DataError::param("--out", format!("shape {dims:?}: {e}")))?;
+        let maps = file
+            .new_dataset_builder()
+            .deflate(4)
+            .chunk(vec![1.max(dims[0].min(256)), dims[1], dims[2]])
+            .with_data(arr)
+            .create("maps")
+            .map_err(|e| h5err(tmp, "maps", e))?;
+        for (name, v) in attributes {
+            write_f64_attr(tmp, &maps, name, *v)?;
+        }
+        Ok(())
+    })
+}
+
+/// Read a file written by [`write_sample_maps`], checking that both datasets exist, have the same
+/// 3-D shape, the samples are 0/1 and the maps finite.
+pub fn read_sample_maps(path: &Path) -> Result<SampleMaps> {
+    let file = open(path)?;
+    let dataset = |name: &str| {
+        file.dataset(name).map_err(|_| DataError::Values {
+            path: path.into(),
+            name: name.into(),
+            detail: format!("no /{name} dataset: not a maps file (write one with `spikegan importance`)"),
+        })
+    };
+    let (s_ds, m_ds) = (dataset("samples")?, dataset("maps")?);
+    let dims = s_ds.shape();
+    if dims.len() != 3 || m_ds.shape() != dims {
+        return Err(DataError::Values {
+            path: path.into(),
+            name: "maps".into(),
+            detail: format!(
+                "/samples has shape {dims:?} and /maps {:?}; both must be the same [n, N, T]",
+                m_ds.shape()
+            ),
+        });
+    }
+    let samples_values: Vec<u8> = s_ds.read_raw::<u8>().map_err(|e| h5err(path, "samples", e))?;
+    if let Some(pos) = samples_values.iter().position(|&v| v > 1) {
+        return Err(DataError::Values {
+            path: path.into(),
+            name: "samples".into(),
+            detail: format!("value {} at flat index {pos} is not 0/1", samples_values[pos]),
+        });
+    }
+    let values: Vec<f32> = m_ds.read_raw::<f32>().map_err(|e| h5err(path, "maps", e))?;
+    if let Some(pos) = values.iter().position(|v| !v.is_finite()) {
+        return Err(DataError::Values {
+            path: path.into(),
+            name: "maps".into(),
+            detail: format!("value {} at flat index {pos} is not finite", values[pos]),
+        });
+    }
+    let bin_width_ms = s_ds.attr("bin_width_ms").and_then(|a| a.read_scalar::<f64>()).ok();
+    let mut samples = crate::SampleSet::from_owned(
+        samples_values,
+        dims[0],
+        dims[1],
+        dims[2],
+        DataOrigin::new(path, "samples"),
+    )?;
+    samples.bin_width_ms = bin_width_ms;
+    let mut attributes = Vec::new();
+    for name in m_ds.attr_names().map_err(|e| h5err(path, "maps", e))? {
+        if let Ok(v) = m_ds.attr(&name).and_then(|a| a.read_scalar::<f64>()) {
+            attributes.push((name, v));
+        }
+    }
+    attributes.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(SampleMaps {
+        samples,
+        values,
+        attributes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sample_maps_round_trip_and_bad_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("maps.h5");
+        let values: Vec<u8> = (0..2 * 3 * 4).map(|k| u8::from(k % 3 == 0)).collect();
+        let mut samples =
+            crate::SampleSet::from_owned(values.clone(), 2, 3, 4, DataOrigin::new(&path, "samples")).unwrap();
+        samples.bin_width_ms = Some(20.0);
+        let maps: Vec<f32> = (0..24).map(|k| k as f32 / 7.0).collect();
+        write_sample_maps(&path, &samples, &maps, &[("step", 2.0), ("seed", 5.0)]).unwrap();
+        let back = read_sample_maps(&path).unwrap();
+        assert_eq!(back.samples.to_owned_values(), values);
+        assert_eq!(back.samples.bin_width_ms, Some(20.0));
+        assert_eq!(back.values, maps);
+        assert_eq!(back.attributes, vec![("seed".into(), 5.0), ("step".into(), 2.0)]);
+        // Wrong number of values, a samples-only file, a file that is not HDF5.
+        assert!(write_sample_maps(&path, &samples, &maps[1..], &[]).is_err());
+        let plain = dir.path().join("plain.h5");
+        super::super::write_samples(&plain, &samples).unwrap();
+        let err = read_sample_maps(&plain).unwrap_err().to_string();
+        assert!(err.contains("plain.h5") && err.contains("/maps"), "{err}");
+        let junk = dir.path().join("junk.h5");
+        std::fs::write(&junk, b"not hdf5").unwrap();
+        assert!(read_sample_maps(&junk).unwrap_err().to_string().contains("junk.h5"));
+    }
+}

@@ -450,4 +450,4 @@ fn write_samples_hdf5(tmp: &Path, _dims: &[usize; 3], _values: &[u8], _w: Option
 }
 
 #[cfg(feature = "hdf5")]
-pub use h5::{write_mat73, write_nwb_units};
+pub use h5::{SampleMaps, read_sample_maps, write_mat73, write_nwb_units, write_sample_maps};

@@ -3,6 +3,7 @@
 pub mod data;
 pub mod fit;
 pub mod gan;
+pub mod importance;
 pub mod simulate;
 pub mod stats;
 

@@ -156,6 +156,7 @@ fn write_truth(path: &std::path::Path, sim: &Simulation, params: &str, seed: u64
         "groups": sim.groups,
         "group_corrs": sim.group_corrs,
         "stimulus": sim.stimulus,
+        "packets": sim.packets,
     });
     super::write_json(path, &json)
 }

@@ -1,4 +1,4 @@
-//! `spikegan stats | compare | nearest`.
+//! `spikegan stats | compare | nearest | higher-order`.
 
 use spike_data::SpikeRaster;
 use spike_data::io::{self};
@@ -151,4 +151,93 @@ fn stats_and_nearest_on_windows() {
     io::write_raster(&counts, &SpikeRaster::new(vec![0, 2, 1, 0, 1, 1, 0, 0], 4, 2).unwrap()).unwrap();
     let e = fails(&["stats", s(&counts), "--window", "2", "--out", s(&out)]);
     assert!(e.contains("counts.npy") && e.contains("1 value(s) are > 1"), "{e}");
+}
+
+#[test]
+fn higher_order_check_of_small_simulated_sets() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = |name: &str, samples: &str, draw: &str| {
+        let path = dir.path().join(name);
+        ok(&[
+            "simulate",
+            "uniform",
+            "--neurons",
+            "2",
+            "--bins",
+            "12",
+            "--group",
+            "2",
+            "--rate",
+            "0.25",
+            "--samples",
+            samples,
+            "--seed",
+            "7",
+            "--draw",
+            draw,
+            "--out",
+            s(&path),
+        ]);
+        path
+    };
+    // The training set doubles as ground truth: then exactly the patterns it lacks are impossible.
+    let (train, surrogate) = (sim("train.h5", "2048", "0"), sim("sur.h5", "2048", "2"));
+    // "Generated" = the training set itself, plus one sample that breaks the refractory period.
+    let generated = dir.path().join("gen.h5");
+    let f = hdf5::File::open(&train).unwrap();
+    let mut values = f.dataset("samples").unwrap().read_raw::<u8>().unwrap();
+    values[..24].fill(1);
+    let arr = ndarray::Array3::from_shape_vec((2048, 2, 12), values).unwrap();
+    hdf5::File::create(&generated)
+        .unwrap()
+        .new_dataset_builder()
+        .with_data(&arr)
+        .create("samples")
+        .unwrap();
+    let out = dir.path().join("ho.json");
+    let printed = ok(&[
+        "higher-order",
+        "--generated",
+        s(&generated),
+        "--ground-truth",
+        s(&train),
+        "--surrogate",
+        s(&surrogate),
+        "--train",
+        s(&train),
+        "--out",
+        s(&out),
+    ]);
+    assert!(printed.contains("1 impossible (1 samples)"), "{printed}");
+    let j: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(j["n_ground_truth"], 2048);
+    // Every generated sample but the all-ones one is a training sample.
+    let in_train = j["generated_in_training"].as_f64().unwrap();
+    assert!((in_train - 2047.0 / 2048.0).abs() < 1e-12, "{in_train}");
+    // Another draw of the same data set repeats some training patterns, not all.
+    let sur_in_train = j["surrogate_in_training"].as_f64().unwrap();
+    assert!(sur_in_train > 0.1 && sur_in_train < 0.9, "{sur_in_train}");
+    let bits = |k: &str| j[k]["plug_in_bits"].as_f64().unwrap();
+    assert!(
+        bits("entropy_ground_truth") > 5.0 && (bits("entropy_generated") - bits("entropy_ground_truth")).abs() < 0.05
+    );
+    let freq = j["generated_frequency"].as_array().unwrap();
+    assert_eq!(freq.len(), j["distinct_generated_patterns"].as_u64().unwrap() as usize);
+    let e = fails(&[
+        "higher-order",
+        "--generated",
+        s(&generated),
+        "--ground-truth",
+        s(&retina()),
+        "--surrogate",
+        s(&surrogate),
+        "--train",
+        s(&train),
+        "--out",
+        s(&out),
+    ]);
+    assert!(
+        e.contains("original_data") && e.contains("samples [n, N, T] are needed"),
+        "{e}"
+    );
 }

@@ -180,16 +180,23 @@ pub fn hard_refractory(train: &mut [u8], p: f64, g: usize, rng: &mut impl Rng) {
     }
 }
 
-/// Draw the permutation and assemble permuted `[n, N, T]` samples from unpermuted ones.
-fn permuted(
-    raw: Vec<u8>,
-    n: usize,
-    neurons: usize,
-    bins: usize,
-    rng: &mut impl Rng,
-) -> Result<(SampleSet<'static>, Vec<usize>)> {
+/// The two random streams of a simulation: the data set's parameters (rates, correlations,
+/// neuron permutation) come from `seed` alone, the samples from `seed` and `draw`, so every
+/// draw is a new sample of the same data set (ground truth, surrogates, held-out sets).
+fn streams(seed: u64, draw: u64) -> (ChaCha8Rng, ChaCha8Rng) {
+    let mut samples = ChaCha8Rng::seed_from_u64(seed);
+    samples.set_stream(draw + 1);
+    (ChaCha8Rng::seed_from_u64(seed), samples)
+}
+
+fn random_permutation(neurons: usize, rng: &mut impl Rng) -> Vec<usize> {
     let mut permutation: Vec<usize> = (0..neurons).collect();
     permutation.shuffle(rng);
+    permutation
+}
+
+/// Assemble permuted `[n, N, T]` samples from unpermuted ones: row `k` is neuron `permutation[k]`.
+fn permuted(raw: Vec<u8>, n: usize, neurons: usize, bins: usize, permutation: &[usize]) -> Result<SampleSet<'static>> {
     let mut out = vec![0u8; raw.len()];
     for s in 0..n {
         for (k, &src) in permutation.iter().enumerate() {
@@ -207,11 +214,11 @@ fn permuted(
             name: "samples".into(),
         },
     )?;
-    Ok((set, permutation))
+    Ok(set)
 }
 
-/// Simulate the 'uniform' data set.
-pub fn simulate_uniform(p: &UniformParams, seed: u64) -> Result<Simulation> {
+/// Simulate the 'uniform' data set `seed`; `draw` numbers independent sample sets of it.
+pub fn simulate_uniform(p: &UniformParams, seed: u64, draw: u64) -> Result<Simulation> {
     check_common(p.neurons, p.bins, p.samples, p.rate, p.group)?;
     if !(0.0..=2.0 / 3.0).contains(&p.corr) {
         return Err(DataError::param(
@@ -222,10 +229,11 @@ pub fn simulate_uniform(p: &UniformParams, seed: u64) -> Result<Simulation> {
     if p.refractory.is_nan() || p.refractory < 0.0 {
         return Err(DataError::param("--refractory", "must be >= 0"));
     }
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let (mut params_rng, mut rng) = streams(seed, draw);
     let n_groups = p.neurons / p.group;
-    let group_rates = jittered(p.rate, n_groups, &mut rng);
-    let group_corrs = jittered(p.corr, n_groups, &mut rng);
+    let group_rates = jittered(p.rate, n_groups, &mut params_rng);
+    let group_corrs = jittered(p.corr, n_groups, &mut params_rng);
+    let permutation = random_permutation(p.neurons, &mut params_rng);
     let (n, t) = (p.samples, p.bins);
     let mut raw = vec![0u8; n * p.neurons * t];
     let mut reference = vec![0u8; t];
@@ -246,7 +254,7 @@ pub fn simulate_uniform(p: &UniformParams, seed: u64) -> Result<Simulation> {
             }
         }
     }
-    let (samples, permutation) = permuted(raw, n, p.neurons, t, &mut rng)?;
+    let samples = permuted(raw, n, p.neurons, t, &permutation)?;
     Ok(Simulation {
         samples,
         permutation,
@@ -315,11 +323,12 @@ fn add_packet(sample: &mut [u8], t: usize, neurons: &[usize], onset: usize, nois
     }
 }
 
-/// Simulate the 'packets' data set.
-pub fn simulate_packets(p: &PacketParams, seed: u64) -> Result<Simulation> {
+/// Simulate the 'packets' data set `seed`; `draw` numbers independent sample sets of it.
+pub fn simulate_packets(p: &PacketParams, seed: u64, draw: u64) -> Result<Simulation> {
     check_packets(p, true)?;
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let rates = jittered(p.rate, p.neurons, &mut rng);
+    let (mut params_rng, mut rng) = streams(seed, draw);
+    let rates = jittered(p.rate, p.neurons, &mut params_rng);
+    let permutation = random_permutation(p.neurons, &mut params_rng);
     let (n, t, g) = (p.samples, p.bins, p.group);
     let mut raw = vec![0u8; n * p.neurons * t];
     let mut onsets = vec![0u8; t];
@@ -335,7 +344,7 @@ pub fn simulate_packets(p: &PacketParams, seed: u64) -> Result<Simulation> {
             }
         }
     }
-    let (samples, permutation) = permuted(raw, n, p.neurons, t, &mut rng)?;
+    let samples = permuted(raw, n, p.neurons, t, &permutation)?;
     Ok(Simulation {
         samples,
         packets: (0..p.neurons / g)
@@ -351,11 +360,12 @@ pub fn simulate_packets(p: &PacketParams, seed: u64) -> Result<Simulation> {
 
 /// Simulate two-mode packets: one packet per sample at a uniform onset in `[0, T - g)`, mode 1
 /// (stimulus 1) on the first `g` neurons in order, else mode 2 on the last `g` neurons in reverse
-/// order, each with probability 1/2. `packet_prob` is not used.
-pub fn simulate_two_mode_packets(p: &PacketParams, seed: u64) -> Result<Simulation> {
+/// order, each with probability 1/2. `packet_prob` is not used. `draw` as for [`simulate_packets`].
+pub fn simulate_two_mode_packets(p: &PacketParams, seed: u64, draw: u64) -> Result<Simulation> {
     check_packets(p, false)?;
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let rates = jittered(p.rate, p.neurons, &mut rng);
+    let (mut params_rng, mut rng) = streams(seed, draw);
+    let rates = jittered(p.rate, p.neurons, &mut params_rng);
+    let permutation = random_permutation(p.neurons, &mut params_rng);
     let (n, t, g) = (p.samples, p.bins, p.group);
     let mut raw = vec![0u8; n * p.neurons * t];
     let mut stimulus = Vec::with_capacity(n);
@@ -375,7 +385,7 @@ pub fn simulate_two_mode_packets(p: &PacketParams, seed: u64) -> Result<Simulati
         );
         stimulus.push(if second { 2 } else { 1 });
     }
-    let (samples, permutation) = permuted(raw, n, p.neurons, t, &mut rng)?;
+    let samples = permuted(raw, n, p.neurons, t, &permutation)?;
     Ok(Simulation {
         samples,
         packets: vec![
@@ -424,15 +434,27 @@ mod tests {
 
     #[test]
     fn uniform_groups_are_correlated_and_deterministic() {
-        let sim = simulate_uniform(&uniform(2.0), 1).unwrap();
+        let sim = simulate_uniform(&uniform(2.0), 1, 0).unwrap();
         assert_eq!(
             sim.samples.to_owned_values(),
-            simulate_uniform(&uniform(2.0), 1).unwrap().samples.to_owned_values()
+            simulate_uniform(&uniform(2.0), 1, 0).unwrap().samples.to_owned_values()
         );
         assert_ne!(
             sim.samples.to_owned_values(),
-            simulate_uniform(&uniform(2.0), 2).unwrap().samples.to_owned_values()
+            simulate_uniform(&uniform(2.0), 2, 0).unwrap().samples.to_owned_values()
         );
+        // Another draw: new samples of the same data set (same rates, correlations, permutation).
+        let other = simulate_uniform(&uniform(2.0), 1, 1).unwrap();
+        assert_ne!(sim.samples.to_owned_values(), other.samples.to_owned_values());
+        assert_eq!(
+            (&sim.permutation, &sim.rates, &sim.group_corrs),
+            (&other.permutation, &other.rates, &other.group_corrs)
+        );
+        let more = UniformParams {
+            samples: 1024,
+            ..uniform(2.0)
+        };
+        assert_eq!(simulate_uniform(&more, 1, 0).unwrap().permutation, sim.permutation);
         let pos: Vec<usize> = (0..16)
             .map(|orig| sim.permutation.iter().position(|&p| p == orig).unwrap())
             .collect();
@@ -501,7 +523,7 @@ mod tests {
             refractory: 2.0,
             noise: 0.0,
         };
-        let sim = simulate_packets(&p, 5).unwrap();
+        let sim = simulate_packets(&p, 5, 0).unwrap();
         let pos: Vec<usize> = (0..16)
             .map(|o| sim.permutation.iter().position(|&q| q == o).unwrap())
             .collect();
@@ -539,7 +561,7 @@ mod tests {
             refractory: 2.0,
             noise: 0.0,
         };
-        let sim = simulate_two_mode_packets(&p, 9).unwrap();
+        let sim = simulate_two_mode_packets(&p, 9, 0).unwrap();
         let stim = sim.stimulus.clone().unwrap();
         assert!(stim.iter().filter(|&&s| s == 1).count() > 60 && stim.iter().filter(|&&s| s == 2).count() > 60);
         let pos: Vec<usize> = (0..32)
@@ -565,10 +587,10 @@ mod tests {
     fn rejects_bad_parameters() {
         let mut p = uniform(2.0);
         p.group = 3;
-        assert!(simulate_uniform(&p, 0).unwrap_err().to_string().contains("--group"));
+        assert!(simulate_uniform(&p, 0, 0).unwrap_err().to_string().contains("--group"));
         let mut p = uniform(2.0);
         p.rate = 1.5;
-        assert!(simulate_uniform(&p, 0).is_err());
+        assert!(simulate_uniform(&p, 0, 0).is_err());
         let q = PacketParams {
             neurons: 8,
             bins: 8,
@@ -579,6 +601,6 @@ mod tests {
             refractory: 2.0,
             noise: 0.0,
         };
-        assert!(simulate_packets(&q, 0).unwrap_err().to_string().contains("--bins"));
+        assert!(simulate_packets(&q, 0, 0).unwrap_err().to_string().contains("--bins"));
     }
 }

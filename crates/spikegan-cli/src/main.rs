@@ -34,6 +34,8 @@ enum Command {
     Compare(commands::stats::CompareArgs),
     /// For generated samples, the nearest training sample by Hamming distance (memorisation check).
     Nearest(commands::stats::NearestArgs),
+    /// Whole-pattern check of small data sets (N * T of a few dozen) against ground truth.
+    HigherOrder(commands::stats::HigherOrderArgs),
     /// Train Spike-GAN (WGAN-GP) on binary spike data.
     Train(Box<commands::gan::TrainArgs>),
     /// Fit a baseline model (maximum entropy, dichotomized Gaussian) to a binary raster.
@@ -65,6 +67,7 @@ fn main() -> ExitCode {
         Command::Stats(a) => commands::stats::stats(&a),
         Command::Compare(a) => commands::stats::compare(&a),
         Command::Nearest(a) => commands::stats::nearest(&a),
+        Command::HigherOrder(a) => commands::stats::higher_order(&a),
         Command::Train(a) => commands::gan::train(&a),
         Command::Fit(a) => commands::fit::fit(&a),
         Command::Sample(a) => commands::gan::sample(&a),

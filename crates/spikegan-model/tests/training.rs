@@ -90,7 +90,7 @@ fn tiny_data(seed: u64) -> SampleSet<'static> {
         group: 2,
         refractory: 0.0,
     };
-    simulate_uniform(&p, seed).unwrap().samples
+    simulate_uniform(&p, seed, 0).unwrap().samples
 }
 
 fn tiny_config(seed: u64) -> TrainingConfig {

@@ -24,9 +24,13 @@ pub struct Common {
     /// Number of samples.
     #[arg(long, default_value_t = 8192)]
     pub samples: usize,
-    /// Random seed.
+    /// Seed of the data set: its rates, correlations and neuron permutation (and its samples).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Another independent set of samples from the same data set (same --seed): ground truth,
+    /// surrogate or held-out sets. 0 is the data set's own samples.
+    #[arg(long, default_value_t = 0)]
+    pub draw: u64,
     /// Output samples [n, N, T] (.h5, .npy or .mat); ground truth goes beside it with extension `.truth.json`.
     #[arg(long)]
     pub out: PathBuf,
@@ -109,7 +113,7 @@ pub fn run(cmd: SimulateCommand) -> anyhow::Result<Outcome> {
                 refractory: a.refractory,
             };
             (
-                simulate::simulate_uniform(&p, a.common.seed)?,
+                simulate::simulate_uniform(&p, a.common.seed, a.common.draw)?,
                 &a.common,
                 format!("{p:?}"),
             )
@@ -117,7 +121,7 @@ pub fn run(cmd: SimulateCommand) -> anyhow::Result<Outcome> {
         SimulateCommand::Packets(a) => {
             let p = packet_params(a);
             (
-                simulate::simulate_packets(&p, a.common.seed)?,
+                simulate::simulate_packets(&p, a.common.seed, a.common.draw)?,
                 &a.common,
                 format!("{p:?}"),
             )
@@ -125,7 +129,7 @@ pub fn run(cmd: SimulateCommand) -> anyhow::Result<Outcome> {
         SimulateCommand::TwoMode(a) => {
             let p = packet_params(a);
             (
-                simulate::simulate_two_mode_packets(&p, a.common.seed)?,
+                simulate::simulate_two_mode_packets(&p, a.common.seed, a.common.draw)?,
                 &a.common,
                 format!("{p:?}"),
             )

@@ -1,5 +1,5 @@
-//! `spikegan stats | compare | nearest`: the paper's statistics, errors between data sets, and
-//! nearest-sample search.
+//! `spikegan stats | compare | nearest | higher-order`: the paper's statistics, errors between data
+//! sets, nearest-sample search and the whole-pattern check of small data sets.
 
 use std::path::{Path, PathBuf};
 
@@ -8,6 +8,7 @@ use clap::Args;
 use serde_json::{Value, json};
 use spike_data::io::{Loaded, SpikeData};
 use spike_data::{SampleSet, WindowSpec};
+use spike_stats::higher_order::higher_order_check;
 use spike_stats::nearest::nearest_samples;
 use spike_stats::patterns::{bin_pattern_counts, entropy};
 use spike_stats::{PaperStats, paper_errors, paper_stats};
@@ -96,6 +97,87 @@ pub struct NearestArgs {
     /// Output JSON.
     #[arg(long)]
     pub out: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct HigherOrderArgs {
+    /// Generated samples [n, N, T] (N * T up to a few dozen: whole samples are patterns).
+    #[arg(long)]
+    pub generated: PathBuf,
+    /// A very large set from the true distribution (e.g. `spikegan simulate ... --samples 2097152
+    /// --draw 1`), whose pattern frequencies stand for the true probabilities.
+    #[arg(long)]
+    pub ground_truth: PathBuf,
+    /// A set drawn from the true distribution, the generated set's size (e.g. `--draw 2`).
+    #[arg(long)]
+    pub surrogate: PathBuf,
+    /// The training set.
+    #[arg(long)]
+    pub train: PathBuf,
+    /// Output JSON.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// Samples of a samples file (whatever their T).
+fn whole_samples<'a>(loaded: &'a Loaded, path: &Path) -> anyhow::Result<SampleSet<'a>> {
+    match &loaded.data {
+        SpikeData::Samples(s) => Ok(s.clone()),
+        other => bail!(
+            "{}: holds a {}; samples [n, N, T] are needed (`spikegan data windows` cuts a raster)",
+            path.display(),
+            kind(other)
+        ),
+    }
+}
+
+/// Spec section 6: frequencies of generated whole-sample patterns against their ground-truth
+/// probabilities, impossible patterns, entropies, and how many samples occur in the training set.
+pub fn higher_order(a: &HigherOrderArgs) -> anyhow::Result<Outcome> {
+    let files = [&a.generated, &a.ground_truth, &a.surrogate, &a.train];
+    let loaded: Vec<Loaded> = files.iter().map(|p| load(p, None)).collect::<anyhow::Result<_>>()?;
+    let sets: Vec<SampleSet<'_>> = loaded
+        .iter()
+        .zip(files)
+        .map(|(l, p)| whole_samples(l, p))
+        .collect::<anyhow::Result<_>>()?;
+    let check = higher_order_check(&sets[0], &sets[1], &sets[2], &sets[3])
+        .with_context(|| format!("comparing {} with the other sets", a.generated.display()))?;
+    let entropy_json = |e: &spike_stats::patterns::Entropy| {
+        json!({"plug_in_bits": e.plug_in_bits, "miller_madow_bits": e.miller_madow_bits,
+               "distinct_patterns": e.distinct_patterns, "observations": e.observations})
+    };
+    let out = json!({
+        "generated": a.generated.display().to_string(),
+        "n_generated": sets[0].n_samples(),
+        "n_ground_truth": sets[1].n_samples(),
+        "distinct_generated_patterns": check.patterns.len(),
+        "impossible_patterns": check.impossible_patterns,
+        "impossible_samples": check.impossible_samples,
+        "entropy_ground_truth": entropy_json(&check.entropy_ground_truth),
+        "entropy_surrogate": entropy_json(&check.entropy_surrogate),
+        "entropy_generated": entropy_json(&check.entropy_generated),
+        "generated_in_training": check.generated_in_training,
+        "surrogate_in_training": check.surrogate_in_training,
+        "generated_frequency": check.patterns.iter().map(|p| p.generated_frequency).collect::<Vec<_>>(),
+        "ground_truth_probability": check.patterns.iter().map(|p| p.ground_truth_probability).collect::<Vec<_>>(),
+    });
+    write_json(&a.out, &out)?;
+    println!(
+        "{} generated samples, {} distinct patterns, {} impossible ({} samples); entropy generated {:.3} bits, \
+         surrogate {:.3}, ground truth {:.3}; in the training set: generated {:.1}%, surrogate {:.1}%",
+        sets[0].n_samples(),
+        check.patterns.len(),
+        check.impossible_patterns,
+        check.impossible_samples,
+        check.entropy_generated.plug_in_bits,
+        check.entropy_surrogate.plug_in_bits,
+        check.entropy_ground_truth.plug_in_bits,
+        100.0 * check.generated_in_training,
+        100.0 * check.surrogate_in_training
+    );
+    println!("wrote {}", a.out.display());
+    Ok(Outcome::Success)
 }
 
 /// Samples from loaded data: a raster is cut into windows, samples are used as they are.

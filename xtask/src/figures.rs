@@ -157,3 +157,127 @@ pub fn scatter_figure(title: &str, key: &str, matrix: bool, data: &Stats, models
         .map(|_| svg)
         .unwrap_or_else(|e| format!("<p>figure '{title}' failed: {e}</p>"))
 }
+
+/// One curve or point set of an [`xy_figure`].
+pub struct Series {
+    /// Legend label.
+    pub label: String,
+    /// The (x, y) values.
+    pub points: Vec<(f64, f64)>,
+    /// Joined by a line (else drawn as dots).
+    pub line: bool,
+}
+
+/// Curves and point sets on shared axes (log10 of an axis when asked; non-positive values are
+/// dropped there), into an SVG string.
+pub fn xy_figure(title: &str, x_desc: &str, y_desc: &str, series: &[Series], log_x: bool, log_y: bool) -> String {
+    let mut svg = String::new();
+    let result: Draw = (|| {
+        let tf = |v: f64, log: bool| if log { (v > 0.0).then(|| v.log10()) } else { Some(v) };
+        let shown: Vec<Vec<(f64, f64)>> = series
+            .iter()
+            .map(|s| {
+                s.points
+                    .iter()
+                    .filter_map(|&(x, y)| Some((tf(x, log_x)?, tf(y, log_y)?)))
+                    .filter(|(x, y)| x.is_finite() && y.is_finite())
+                    .collect()
+            })
+            .collect();
+        let range = |f: fn(&(f64, f64)) -> f64| {
+            let (lo, hi) = shown
+                .iter()
+                .flatten()
+                .map(f)
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+            if lo.is_finite() {
+                let pad = ((hi - lo) * 0.05).max(1e-9);
+                (lo - pad)..(hi + pad)
+            } else {
+                0.0..1.0
+            }
+        };
+        let root = SVGBackend::with_string(&mut svg, (560, 380)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 18))
+            .margin(10)
+            .x_label_area_size(35)
+            .y_label_area_size(55)
+            .build_cartesian_2d(range(|p| p.0), range(|p| p.1))?;
+        let desc = |d: &str, log: bool| if log { format!("log10 {d}") } else { d.to_string() };
+        chart
+            .configure_mesh()
+            .x_desc(desc(x_desc, log_x))
+            .y_desc(desc(y_desc, log_y))
+            .draw()?;
+        for (i, (s, pts)) in series.iter().zip(&shown).enumerate() {
+            let color = COLORS[i % COLORS.len()];
+            if s.line {
+                chart
+                    .draw_series(LineSeries::new(pts.iter().copied(), color.stroke_width(2)))?
+                    .label(s.label.as_str())
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
+            } else {
+                chart
+                    .draw_series(pts.iter().map(|&p| Circle::new(p, 2, color.filled())))?
+                    .label(s.label.as_str())
+                    .legend(move |(x, y)| Circle::new((x + 9, y), 3, color.filled()));
+            }
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()?;
+        root.present()?;
+        Ok(())
+    })();
+    result
+        .map(|_| svg)
+        .unwrap_or_else(|e| format!("<p>figure '{title}' failed: {e}</p>"))
+}
+
+/// Matrices (rows x columns, e.g. neurons x bins) as heat maps side by side, each scaled to its
+/// own maximum (white = 0); rows are drawn top to bottom in the order given.
+pub fn heatmaps(title: &str, row_desc: &str, col_desc: &str, panels: &[(String, Vec<Vec<f64>>)]) -> String {
+    let mut svg = String::new();
+    let result: Draw = (|| {
+        let cols = panels.len().clamp(1, 4);
+        let rows = panels.len().div_ceil(cols).max(1);
+        let root = SVGBackend::with_string(&mut svg, (260 * cols as u32, 250 * rows as u32 + 30)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let root = root.titled(title, ("sans-serif", 18))?;
+        for ((label, m), panel) in panels.iter().zip(root.split_evenly((rows, cols)).iter()) {
+            let (n_rows, n_cols) = (m.len().max(1), m.first().map_or(1, Vec::len).max(1));
+            let max = m.iter().flatten().fold(0f64, |a, &v| a.max(v));
+            let mut chart = ChartBuilder::on(panel)
+                .caption(label, ("sans-serif", 13))
+                .margin(6)
+                .x_label_area_size(25)
+                .y_label_area_size(35)
+                .build_cartesian_2d(0f64..n_cols as f64, n_rows as f64..0f64)?;
+            chart
+                .configure_mesh()
+                .disable_mesh()
+                .x_labels(5)
+                .y_labels(5)
+                .x_desc(col_desc)
+                .y_desc(row_desc)
+                .draw()?;
+            chart.draw_series(m.iter().enumerate().flat_map(|(r, row)| {
+                row.iter().enumerate().map(move |(c, &v)| {
+                    let t = if max > 0.0 { (v / max).clamp(0.0, 1.0) } else { 0.0 };
+                    let shade = |full: f64| (255.0 - t * (255.0 - full)) as u8;
+                    let color = RGBColor(shade(8.0), shade(48.0), shade(107.0));
+                    Rectangle::new([(c as f64, r as f64), (c as f64 + 1.0, r as f64 + 1.0)], color.filled())
+                })
+            }))?;
+        }
+        root.present()?;
+        Ok(())
+    })();
+    result
+        .map(|_| svg)
+        .unwrap_or_else(|e| format!("<p>figure '{title}' failed: {e}</p>"))
+}

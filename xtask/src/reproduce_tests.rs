@@ -1,6 +1,7 @@
 //! Tests of the reproduction's verdicts and step cache.
 
 use super::*;
+use crate::experiments::{NOISE_FLOOR, fig3_verdicts};
 
 fn row(label: &str, cov: f64, k: f64) -> (String, Value) {
     let mut v =
@@ -84,8 +85,19 @@ fn unknown_and_incomplete_arguments_are_errors() {
             .err()
             .unwrap()
             .to_string()
-            .contains("not reproduced yet")
+            .contains("no experiment 'fig9'")
     );
-    let o = options(&args(&["--quick", "--gan-minutes", "1.5", "--out", "x"])).unwrap();
-    assert!(o.quick && !o.force && o.gan_minutes == 1.5 && o.out == Path::new("x"));
+    assert!(options(&args(&["--gan-minutes", "-1"])).is_err());
+    let o = options(&args(&[
+        "--quick",
+        "--gan-minutes",
+        "1.5",
+        "--out",
+        "x",
+        "--only",
+        "s1,s2-s4",
+    ]))
+    .unwrap();
+    assert!(o.quick && !o.force && o.gan_minutes == Some(1.5) && o.out == Path::new("x"));
+    assert_eq!(o.only, vec!["s1", "s2-s4"]);
 }

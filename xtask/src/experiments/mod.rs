@@ -122,6 +122,7 @@ pub(super) fn simulate(
 pub(super) struct Gan<'a> {
     pub arch: &'a str,
     pub window: usize,
+    /// Wall-clock budget; 0 = no training at all (the initialised networks, as a control).
     pub minutes: f64,
     /// Iterations between evaluations on 2048 samples (0 = never).
     pub eval_every: usize,
@@ -151,21 +152,25 @@ pub(super) fn train(ctx: &mut Ctx, id: &str, run: &Path, data: &Path, gan: &Gan)
         &e,
         "--eval-samples",
         "2048",
-        "--max-minutes",
-        &m,
         "--out",
         &s(run),
     ]);
-    if run.join("checkpoint").exists() && !ctx.o.force {
-        args.push("--resume".into());
+    if minutes > 0.0 {
+        args.extend(["--max-minutes".to_string(), m.clone()]);
+        if run.join("checkpoint").exists() && !ctx.o.force {
+            args.push("--resume".into());
+        }
+    } else {
+        // The untrained networks (the seed's initialisation), a control.
+        args.extend(["--iters".to_string(), "0".to_string()]);
     }
     let done = run.join("config.json");
-    ctx.step(
-        &format!("{id}: train {arch} GAN ({minutes} min)"),
-        args,
-        &[data],
-        &[&done],
-    )
+    let what = if minutes > 0.0 {
+        format!("train {arch} GAN ({minutes} min)")
+    } else {
+        format!("initialise {arch} GAN (untrained control)")
+    };
+    ctx.step(&format!("{id}: {what}"), args, &[data], &[&done])
 }
 
 /// `n` binarised samples of a trained run.

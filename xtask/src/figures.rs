@@ -245,7 +245,8 @@ pub fn heatmaps(title: &str, row_desc: &str, col_desc: &str, panels: &[(String, 
     let result: Draw = (|| {
         let cols = panels.len().clamp(1, 4);
         let rows = panels.len().div_ceil(cols).max(1);
-        let root = SVGBackend::with_string(&mut svg, (260 * cols as u32, 250 * rows as u32 + 30)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, ((260 * cols as u32).max(600), 250 * rows as u32 + 30))
+            .into_drawing_area();
         root.fill(&WHITE)?;
         let root = root.titled(title, ("sans-serif", 18))?;
         for ((label, m), panel) in panels.iter().zip(root.split_evenly((rows, cols)).iter()) {

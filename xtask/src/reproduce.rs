@@ -151,7 +151,7 @@ pub struct Runner {
 impl Runner {
     /// The cache key: the command line (less `--resume`, which only says how to continue) and
     /// the inputs' sizes and modification times.
-    fn key(&self, args: &[String], inputs: &[&Path]) -> String {
+    pub fn key(&self, args: &[String], inputs: &[&Path]) -> String {
         let mut h = DefaultHasher::new();
         args.iter().filter(|a| *a != "--resume").for_each(|a| a.hash(&mut h));
         for p in inputs {

@@ -156,13 +156,26 @@ pub(super) fn train(ctx: &mut Ctx, id: &str, run: &Path, data: &Path, gan: &Gan)
         &s(run),
     ]);
     if minutes > 0.0 {
-        args.extend(["--max-minutes".to_string(), m.clone()]);
-        if run.join("checkpoint").exists() && !ctx.o.force {
-            args.push("--resume".into());
-        }
+        args.extend(["--max-minutes".to_string(), m]);
     } else {
         // The untrained networks (the seed's initialisation), a control.
         args.extend(["--iters".to_string(), "0".to_string()]);
+    }
+    // Resume only a run that this same step started (stopped by a crash or Ctrl-C); a run made
+    // with other settings, or any run under --force, starts over.
+    let key = ctx.runner.key(&args, &[data]);
+    let key_file = run.join("reproduce-step.key");
+    let ours = std::fs::read_to_string(&key_file).is_ok_and(|k| k == key);
+    if ours && !ctx.o.force {
+        if run.join("checkpoint").exists() {
+            args.push("--resume".into());
+        }
+    } else {
+        if run.exists() {
+            std::fs::remove_dir_all(run).with_context(|| format!("removing the stale run {}", run.display()))?;
+        }
+        std::fs::create_dir_all(run)?;
+        std::fs::write(&key_file, &key)?;
     }
     let done = run.join("config.json");
     let what = if minutes > 0.0 {

@@ -27,6 +27,7 @@ pub(super) fn fig3(ctx: &mut Ctx) -> anyhow::Result<Section> {
     }
     let run = dir.join("gan");
     let minutes = ctx.gan_minutes(2.0, 30.0);
+    let eval_every = ctx.scale(20, 200);
     train(
         ctx,
         id,
@@ -36,7 +37,7 @@ pub(super) fn fig3(ctx: &mut Ctx) -> anyhow::Result<Section> {
             arch: "conv",
             window: 32,
             minutes,
-            eval_every: 100,
+            eval_every,
         },
     )?;
     let gan_samples = dir.join("spikegan.h5");

@@ -41,6 +41,7 @@ fn uniform16(ctx: &mut Ctx) -> anyhow::Result<Uniform16> {
     simulate(ctx, "fig2", &real_draw, "uniform", &UNIFORM16, SAMPLES, (1, 1))?;
     let conv_run = dir.join("gan_conv");
     let minutes = ctx.gan_minutes(1.5, 30.0);
+    let eval_every = ctx.scale(20, 200);
     train(
         ctx,
         "fig2",
@@ -50,7 +51,7 @@ fn uniform16(ctx: &mut Ctx) -> anyhow::Result<Uniform16> {
             arch: "conv",
             window: 128,
             minutes,
-            eval_every: 100,
+            eval_every,
         },
     )?;
     let conv_samples = dir.join("spikegan.h5");
@@ -69,6 +70,7 @@ pub(super) fn fig2(ctx: &mut Ctx) -> anyhow::Result<Section> {
     let dir = ctx.dir(id)?;
     let mlp_run = dir.join("gan_mlp");
     let minutes = ctx.gan_minutes(1.5, 30.0);
+    let eval_every = ctx.scale(20, 200);
     train(
         ctx,
         id,
@@ -78,7 +80,7 @@ pub(super) fn fig2(ctx: &mut Ctx) -> anyhow::Result<Section> {
             arch: "mlp",
             window: 128,
             minutes,
-            eval_every: 100,
+            eval_every,
         },
     )?;
     let mlp_samples = dir.join("mlp.h5");

@@ -109,6 +109,8 @@ fn stats_and_nearest_on_windows() {
         "32",
         "--max-samples",
         "1024",
+        "--examples",
+        "2",
         "--out",
         s(&out),
     ]);
@@ -124,6 +126,12 @@ fn stats_and_nearest_on_windows() {
     let hz = st["firing_rate_hz"][0].as_f64().unwrap();
     assert!((hz - 1.103515625 / (32.0 * 0.02)).abs() < 1e-12);
     assert!(st["entropy_bits"].as_f64().unwrap() > 1.0);
+    // Example samples [k][N][T]: the second is the recording's bins 32..64, neuron-major.
+    let raster = crate::raster_of(&retina());
+    assert_eq!(st["examples"].as_array().unwrap().len(), 2);
+    for (i, t) in [(0, 0), (7, 5), (49, 31)] {
+        assert_eq!(st["examples"][1][i][t], raster.get(32 + t, i), "neuron {i} bin {t}");
+    }
     // Real windows against their own set, excluding themselves: distances are positive.
     let near = dir.path().join("near.json");
     ok(&[

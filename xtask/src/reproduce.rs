@@ -71,6 +71,8 @@ pub struct Options {
     pub data_dir: PathBuf,
     /// Overrides every experiment's GAN budget (minutes).
     pub gan_minutes: Option<f64>,
+    /// `spikegan --backend` for training, sampling and importance maps: flex (CPU) or cuda.
+    pub backend: String,
 }
 
 const USAGE: &str =
@@ -82,6 +84,7 @@ const USAGE: &str =
   --data-dir DIR   shared data folder (default: $SPIKEGAN_DATA, else ../shared/datasets)
   --gan-minutes M  every Spike-GAN's training budget in minutes (default per experiment:
                    1-2 quick, 10-30 full; the paper's 300k iterations would take days here)
+  --backend B      flex (CPU, default) or cuda (builds spikegan with --features cuda; see docs/gpu.md)
   --force          recompute every step instead of reusing up-to-date results";
 
 pub fn options(args: &[String]) -> anyhow::Result<Options> {
@@ -89,7 +92,7 @@ pub fn options(args: &[String]) -> anyhow::Result<Options> {
     while let Some(a) = rest.next() {
         match a.as_str() {
             "--quick" | "--force" => {}
-            "--only" | "--out" | "--data-dir" | "--gan-minutes" => {
+            "--only" | "--out" | "--data-dir" | "--gan-minutes" | "--backend" => {
                 rest.next();
             }
             other => bail!("unknown argument '{other}'\n\nusage: {USAGE}"),
@@ -126,7 +129,12 @@ pub fn options(args: &[String]) -> anyhow::Result<Options> {
         }
         None => None,
     };
+    let backend = value("--backend")?.unwrap_or_else(|| "flex".into());
+    if backend != "flex" && backend != "cuda" {
+        bail!("--backend must be flex or cuda, not '{backend}'");
+    }
     Ok(Options {
+        backend,
         quick: args.iter().any(|a| a == "--quick"),
         force: args.iter().any(|a| a == "--force"),
         only,
@@ -306,7 +314,11 @@ pub fn reproduce(args: &[String]) -> anyhow::Result<()> {
         experiments::check_shared_data(&o.data_dir, &selected)?;
     }
     crate::install_system_dependencies()?;
-    run("cargo", &["build", "--release", "--quiet", "-p", "spikegan-cli"], &[])?;
+    let mut build = vec!["build", "--release", "--quiet", "-p", "spikegan-cli"];
+    if o.backend == "cuda" {
+        build.extend(["--features", "cuda"]);
+    }
+    run("cargo", &build, &[])?;
     let mut ctx = Ctx {
         runner: Runner {
             binary: root().join("target/release/spikegan"),

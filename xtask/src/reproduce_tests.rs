@@ -88,6 +88,8 @@ fn unknown_and_incomplete_arguments_are_errors() {
             .contains("no experiment 'fig9'")
     );
     assert!(options(&args(&["--gan-minutes", "-1"])).is_err());
+    assert!(options(&args(&["--backend", "ndarray"])).is_err());
+    assert_eq!(options(&args(&[])).unwrap().backend, "flex");
     let o = options(&args(&[
         "--quick",
         "--gan-minutes",

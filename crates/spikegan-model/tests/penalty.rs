@@ -143,3 +143,44 @@ fn mlp_penalty_gradient_matches_finite_differences() {
         ],
     );
 }
+
+/// The fused critic terms (one forward pass over real, fake and x_hat) equal the separate
+/// computation, values and parameter gradients, for both architectures.
+#[test]
+fn fused_wasserstein_and_penalty_equal_the_separate_terms() {
+    use spikegan_model::penalty::wasserstein_and_penalty;
+    let dev = device();
+    for arch in [Arch::Conv, Arch::Mlp] {
+        let cfg = ModelConfig::new()
+            .with_arch(arch)
+            .with_neurons(4)
+            .with_bins(16)
+            .with_base_features(16)
+            .with_mlp_units(12);
+        dev.seed(5);
+        let critic = Critic::new(&cfg, &mut InitRng::seed_from_u64(5), &dev);
+        let batch = || Tensor::<3>::random([5, 4, 16], Distribution::Uniform(0.0, 1.0), &dev);
+        let (real, fake, x_hat) = (batch(), batch(), batch());
+        let (w, gp) = wasserstein_and_penalty(&critic, real.clone(), fake.clone(), x_hat.clone(), 10.0);
+        let w_sep = critic.forward(real).mean() - critic.forward(fake).mean();
+        let gp_sep = gradient_penalty(&critic, x_hat, 10.0);
+        let close = |a: Vec<f64>, b: Vec<f64>, what: &str| {
+            assert_eq!(a.len(), b.len());
+            let d = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+            assert!(d < 1e-10, "{arch:?} {what}: fused differs by {d}");
+        };
+        close(to_vec(w.clone()), to_vec(w_sep.clone()), "wasserstein");
+        close(to_vec(gp.clone()), to_vec(gp_sep.clone()), "penalty");
+        let fused = (gp - w).backward();
+        let separate = (gp_sep - w_sep).backward();
+        let weight = |c: &Critic, g: &Gradients| match c {
+            Critic::Conv(c) => to_vec(c.conv2.weight.val().grad(g).unwrap()),
+            Critic::Mlp(c) => to_vec(c.hidden[0].weight.val().grad(g).unwrap()),
+        };
+        close(
+            weight(&critic, &fused),
+            weight(&critic, &separate),
+            "parameter gradient",
+        );
+    }
+}

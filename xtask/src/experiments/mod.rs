@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
-use crate::figures::{LineSpec, Series, Stats, line_figure, scatter_figure, xy_figure};
+use crate::figures::{LineSpec, Series, Stats, heatmaps, line_figure, scatter_figure, xy_figure};
 use crate::reproduce::{Ctx, Section, s, strings};
 
 mod packets;
@@ -152,6 +152,8 @@ pub(super) fn train(ctx: &mut Ctx, id: &str, run: &Path, data: &Path, gan: &Gan)
         &e,
         "--eval-samples",
         "2048",
+        "--backend",
+        &ctx.o.backend,
         "--out",
         &s(run),
     ]);
@@ -189,7 +191,19 @@ pub(super) fn train(ctx: &mut Ctx, id: &str, run: &Path, data: &Path, gan: &Gan)
 /// `n` binarised samples of a trained run.
 pub(super) fn sample_gan(ctx: &mut Ctx, id: &str, run: &Path, out: &Path, n: usize) -> anyhow::Result<()> {
     let n = n.to_string();
-    let args = strings(&["sample", "--run", &s(run), "-n", &n, "--seed", "1", "--out", &s(out)]);
+    let args = strings(&[
+        "sample",
+        "--run",
+        &s(run),
+        "-n",
+        &n,
+        "--seed",
+        "1",
+        "--backend",
+        &ctx.o.backend,
+        "--out",
+        &s(out),
+    ]);
     ctx.step(
         &format!("{id}: sample {}", run.display()),
         args,
@@ -291,7 +305,18 @@ pub(super) fn stats(
     max: Option<usize>,
 ) -> anyhow::Result<Value> {
     let (w, st) = (window.to_string(), stride.to_string());
-    let mut args = strings(&["stats", &s(data), "--window", &w, "--stride", &st, "--out", &s(out)]);
+    let mut args = strings(&[
+        "stats",
+        &s(data),
+        "--window",
+        &w,
+        "--stride",
+        &st,
+        "--examples",
+        "2",
+        "--out",
+        &s(out),
+    ]);
     if let Some(m) = max {
         args.extend(["--max-samples".to_string(), m.to_string()]);
     }
@@ -326,6 +351,7 @@ pub(super) fn model_stats(
 /// The paper's statistic panels: k-probabilities, autocorrelogram, rates, covariances, lag covariances.
 pub(super) fn stat_figures(data_label: &str, data: &Value, models: &[(String, Value)]) -> Vec<String> {
     let shown: Vec<Stats> = models.iter().map(|(label, json)| Stats { label, json }).collect();
+    let data_json = data;
     let data = Stats {
         label: data_label,
         json: data,
@@ -344,7 +370,7 @@ pub(super) fn stat_figures(data_label: &str, data: &Value, models: &[(String, Va
             &shown,
         )
     };
-    vec![
+    let mut figures = vec![
         line(
             "Population spike count",
             "K (active neurons in a bin)",
@@ -382,7 +408,26 @@ pub(super) fn stat_figures(data_label: &str, data: &Value, models: &[(String, Va
             &data,
             &shown,
         ),
-    ]
+    ];
+    figures.push(example_rasters(data_label, data_json, models));
+    figures
+}
+
+/// The first example sample of the data and of each model (`spikegan stats --examples`), as
+/// rasters: neurons down, bins across, spikes dark.
+pub(super) fn example_rasters(data_label: &str, data: &Value, models: &[(String, Value)]) -> String {
+    let raster = |v: &Value| -> Vec<Vec<f64>> {
+        v["examples"][0]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|row| row.as_array().into_iter().flatten().filter_map(Value::as_f64).collect())
+            .collect()
+    };
+    let panels: Vec<(String, Vec<Vec<f64>>)> = std::iter::once((data_label.to_string(), raster(data)))
+        .chain(models.iter().map(|(l, v)| (l.clone(), raster(v))))
+        .collect();
+    heatmaps("Example samples", "neuron", "bin", &panels)
 }
 
 /// Error of `key` in row `label` (NaN when absent, so a missing row never passes a check).
@@ -433,16 +478,16 @@ pub(super) fn training_curves(key: &str, title: &str, runs: &[(&str, &Path)], ba
     )
 }
 
-/// The seven errors recorded by the last evaluation of a run, with its iteration and time.
-pub(super) fn last_eval(run: &Path) -> Value {
+/// Every evaluation a run logged (iteration, wall seconds, the seven errors): its training curve.
+pub(super) fn training_curve(run: &Path) -> Value {
     let text = std::fs::read_to_string(run.join("log.jsonl")).unwrap_or_default();
-    text.lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .rfind(|v| v["errors"].is_object())
-        .map_or(
-            Value::Null,
-            |v| json!({"iteration": v["iteration"], "seconds": v["seconds"], "errors": v["errors"]}),
-        )
+    Value::Array(
+        text.lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| v["errors"].is_object())
+            .map(|v| json!({"iteration": v["iteration"], "seconds": v["seconds"], "errors": v["errors"]}))
+            .collect(),
+    )
 }
 
 /// Iterations and seconds of a run.

@@ -74,6 +74,8 @@ fn maps_and_packets(
         &s(job.held_out),
         "--max-samples",
         &n,
+        "--backend",
+        &ctx.o.backend,
         "--out",
         &s(&maps),
     ]);

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use serde_json::{Value, json};
 
 use super::*;
+use crate::figures::{Series, xy_figure};
 use crate::reproduce::{Ctx, Section, Table, Verdict, s, strings};
 
 // ---------------------------------------------------------------- Fig. 3 (retina)
@@ -86,7 +87,68 @@ pub(super) fn fig3(ctx: &mut Ctx) -> anyhow::Result<Section> {
             &baselines,
         ));
     }
-    let verdicts = fig3_verdicts(&rows);
+    // Memorisation check (spec section 7): the nearest training window of 100 generated samples,
+    // for Spike-GAN and for a model that cannot copy windows (our k-pairwise).
+    let mut nearest = Vec::new();
+    for (label, name) in [("Spike-GAN", "spikegan"), ("our k-pairwise", "kpairwise")] {
+        let (file, out) = (dir.join(format!("{name}.h5")), dir.join(format!("nearest_{name}.json")));
+        let args = strings(&[
+            "nearest",
+            "--train",
+            &s(&retina),
+            "--train-stride",
+            "1",
+            "--generated",
+            &s(&file),
+            "--window",
+            "32",
+            "-m",
+            "100",
+            "--out",
+            &s(&out),
+        ]);
+        ctx.step(
+            &format!("{id}: nearest training windows of {label}"),
+            args,
+            &[&file],
+            &[&out],
+        )?;
+        nearest.push((label, read_json(&out)?));
+    }
+    let median = |v: &Value| v["median_distance"].as_f64().unwrap_or(f64::NAN);
+    figures.push(xy_figure(
+        "Hamming distance to the nearest training window (100 samples)",
+        "distance (bins)",
+        "samples",
+        &nearest
+            .iter()
+            .map(|(label, v)| Series {
+                label: format!("{label} (median {})", median(v)),
+                points: v["distance_histogram"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .enumerate()
+                    .filter_map(|(d, c)| Some((d as f64, c.as_f64()?)))
+                    .collect(),
+                line: true,
+            })
+            .collect::<Vec<_>>(),
+        false,
+        false,
+    ));
+    let mut verdicts = fig3_verdicts(&rows);
+    verdicts.push(Verdict {
+        claim: "Spike-GAN does not copy training windows: its nearest ones are no closer than the k-pairwise model's (median)"
+            .into(),
+        holds: median(&nearest[0].1) >= median(&nearest[1].1),
+        numbers: format!(
+            "median Hamming distance: Spike-GAN {}, k-pairwise {}",
+            median(&nearest[0].1),
+            median(&nearest[1].1)
+        ),
+        required: false,
+    });
     Ok(Section {
         id,
         title: title(id),
@@ -103,7 +165,8 @@ pub(super) fn fig3(ctx: &mut Ctx) -> anyhow::Result<Section> {
         figures,
         verdicts,
         json: json!({"errors": errors_json(&rows), "gan_minutes": minutes,
-                     "last_evaluation": last_eval(&run), "seeds": {"fit": 0, "sample": 1, "train": 0}}),
+                     "nearest_median_distance": {"spikegan": median(&nearest[0].1), "kpairwise": median(&nearest[1].1)},
+                     "training_curve": training_curve(&run), "seeds": {"fit": 0, "sample": 1, "train": 0}}),
     })
 }
 

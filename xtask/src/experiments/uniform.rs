@@ -143,7 +143,7 @@ pub(super) fn fig2(ctx: &mut Ctx) -> anyhow::Result<Section> {
         figures,
         verdicts,
         json: json!({"errors": errors_json(&rows), "gan_minutes": minutes,
-                     "last_evaluation": {"conv": last_eval(&u.conv_run), "mlp": last_eval(&mlp_run)},
+                     "training_curves": {"conv": training_curve(&u.conv_run), "mlp": training_curve(&mlp_run)},
                      "seeds": {"data": 1, "noise_draw": 1, "train": 0, "sample": 1}}),
     })
 }

@@ -342,7 +342,29 @@ pub fn packets(a: &PacketsArgs) -> anyhow::Result<Outcome> {
 
 #[cfg(test)]
 mod tests {
-    use super::spearman;
+    use super::{recovery, spearman};
+
+    #[test]
+    fn recovery_of_a_perfect_and_a_reversed_packet() {
+        // 4 neurons x 5 bins; the packet is rows 2, 0, 3 firing at bins 0, 1, 2.
+        let mut estimate = vec![0.0; 20];
+        for (m, &r) in [2usize, 0, 3].iter().enumerate() {
+            estimate[r * 5 + m] = 1.0;
+        }
+        let r = recovery(&estimate, 5, &[2, 0, 3]);
+        assert_eq!(r["mass_fraction"], 1.0);
+        assert_eq!(r["chance_mass_fraction"], 0.75);
+        assert!((r["order_spearman"].as_f64().unwrap() - 1.0).abs() < 1e-12);
+        assert_eq!(r["centre_bins"][1], 1.0);
+        // The same estimate read as the reversed sequence, plus mass on a row outside it.
+        estimate[1 * 5 + 4] = 3.0;
+        let r = recovery(&estimate, 5, &[3, 0, 2]);
+        assert!((r["mass_fraction"].as_f64().unwrap() - 3.0 / 6.0).abs() < 1e-12);
+        assert!((r["order_spearman"].as_f64().unwrap() + 1.0).abs() < 1e-12);
+        // A row with no mass has no centre and is left out of the correlation.
+        let r = recovery(&vec![0.0; 20], 5, &[0, 1, 2]);
+        assert!(r["centre_bins"][0].is_null() && r["order_spearman"].is_null());
+    }
 
     #[test]
     fn spearman_of_hand_cases() {

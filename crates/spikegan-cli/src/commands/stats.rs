@@ -42,6 +42,9 @@ pub struct StatsArgs {
     /// Bin width in ms for rates in Hz (default: from the file or the registry).
     #[arg(long)]
     pub bin_ms: Option<f64>,
+    /// Also write the first this many samples, as `examples` [k][N][T] (for raster figures).
+    #[arg(long, default_value_t = 0)]
+    pub examples: usize,
     /// Output JSON.
     #[arg(long)]
     pub out: PathBuf,
@@ -233,7 +236,7 @@ pub fn stats(a: &StatsArgs) -> anyhow::Result<Outcome> {
     let h = entropy(bin_pattern_counts(&set)?.values());
     let bin_ms = bin_width_ms(&a.data, &loaded, a.bin_ms);
     let rates = bin_ms.map(|b| st.firing_rate_hz(b));
-    let out = json!({
+    let mut out = json!({
         "file": a.data.display().to_string(),
         "key": loaded.key,
         "n_samples": st.n_samples,
@@ -251,6 +254,16 @@ pub fn stats(a: &StatsArgs) -> anyhow::Result<Outcome> {
         "entropy_bits": h.plug_in_bits,
         "entropy_miller_madow_bits": h.miller_madow_bits,
     });
+    if a.examples > 0 {
+        let examples: Vec<Vec<Vec<u8>>> = (0..a.examples.min(set.n_samples()))
+            .map(|k| {
+                (0..set.n_neurons())
+                    .map(|i| (0..set.n_bins()).map(|t| set.get(k, i, t)).collect())
+                    .collect()
+            })
+            .collect();
+        out["examples"] = json!(examples);
+    }
     write_json(&a.out, &out)?;
     print_summary(&st, rates.as_deref(), h.plug_in_bits);
     println!("wrote {}", a.out.display());

@@ -357,12 +357,12 @@ mod tests {
         assert!((r["order_spearman"].as_f64().unwrap() - 1.0).abs() < 1e-12);
         assert_eq!(r["centre_bins"][1], 1.0);
         // The same estimate read as the reversed sequence, plus mass on a row outside it.
-        estimate[1 * 5 + 4] = 3.0;
+        estimate[5 + 4] = 3.0; // row 1, bin 4
         let r = recovery(&estimate, 5, &[3, 0, 2]);
         assert!((r["mass_fraction"].as_f64().unwrap() - 3.0 / 6.0).abs() < 1e-12);
         assert!((r["order_spearman"].as_f64().unwrap() + 1.0).abs() < 1e-12);
         // A row with no mass has no centre and is left out of the correlation.
-        let r = recovery(&vec![0.0; 20], 5, &[0, 1, 2]);
+        let r = recovery(&[0.0; 20], 5, &[0, 1, 2]);
         assert!(r["centre_bins"][0].is_null() && r["order_spearman"].is_null());
     }
 

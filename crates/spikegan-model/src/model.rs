@@ -148,19 +148,10 @@ impl ConvCritic {
 
     /// Scores, `[B, N, T]` -> `[B, 1]`.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<2> {
-        self.forward_parts(x).0
-    }
-
-    /// Scores `[B, 1]` with the pre-activations of both convolutions, channel-major
-    /// (`[2f, B, T/2]`, `[4f, B, T/4]`), which the gradient penalty's input gradient reuses.
-    pub fn forward_parts(&self, x: Tensor<3>) -> (Tensor<2>, Tensor<3>, Tensor<3>) {
-        let h1 = conv1d_channel_major(&self.conv1, x.swap_dims(0, 1), 2);
-        let h2 = conv1d_channel_major(&self.conv2, leaky_relu(h1.clone(), LEAK), 2);
-        let [c, b, t] = h2.dims();
-        let scores = self
-            .fc
-            .forward(leaky_relu(h2.clone(), LEAK).swap_dims(0, 1).reshape([b, c * t]));
-        (scores, h1, h2)
+        let h = leaky_relu(conv1d_channel_major(&self.conv1, x.swap_dims(0, 1), 2), LEAK); // [2f, B, T/2]
+        let h = leaky_relu(conv1d_channel_major(&self.conv2, h, 2), LEAK); // [4f, B, T/4]
+        let [c, b, t] = h.dims();
+        self.fc.forward(h.swap_dims(0, 1).reshape([b, c * t])) // [B, 1]
     }
 }
 

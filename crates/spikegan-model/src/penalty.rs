@@ -6,9 +6,9 @@
 //! constants), so one backward pass of `loss + penalty` differentiates it with respect to the
 //! parameters. Tested against central finite differences in `tests/penalty.rs`.
 
-use burn::tensor::{Bool, Tensor, s};
+use burn::tensor::{Bool, Tensor};
 
-use crate::model::{ConvCritic, Critic, LEAK, MlpCritic, conv1d_channel_major_adjoint};
+use crate::model::{ConvCritic, Critic, LEAK, MlpCritic, conv1d_channel_major, conv1d_channel_major_adjoint};
 
 /// Derivative of the leaky ReLU at `h` as a constant tensor (1 where h > 0, else 0.2).
 fn slope<const D: usize>(h: &Tensor<D>) -> Tensor<D> {
@@ -17,16 +17,13 @@ fn slope<const D: usize>(h: &Tensor<D>) -> Tensor<D> {
 }
 
 fn conv_input_grad(c: &ConvCritic, x: Tensor<3>) -> Tensor<3> {
+    // Channel-major throughout ([C, B, L]), as the critic's forward.
     let [_, _, t0] = x.dims();
-    let (_, h1, h2) = c.forward_parts(x);
-    conv_input_grad_from(c, &h1, &h2, t0)
-}
-
-/// dD/dx from the critic's pre-activations `h1`, `h2` at x (channel-major, as
-/// [`ConvCritic::forward_parts`] returns them), `[B, N, t0]`.
-fn conv_input_grad_from(c: &ConvCritic, h1: &Tensor<3>, h2: &Tensor<3>, t0: usize) -> Tensor<3> {
-    let (s1, s2) = (slope(h1), slope(h2));
+    let h1 = conv1d_channel_major(&c.conv1, x.swap_dims(0, 1), 2);
+    let s1 = slope(&h1);
     let [_, _, t1] = h1.dims();
+    let h2 = conv1d_channel_major(&c.conv2, burn::tensor::activation::leaky_relu(h1, LEAK), 2);
+    let s2 = slope(&h2);
     let [ch2, _, t2] = h2.dims();
     // fc.weight is [f*T, 1]; the forward flattens each sample's [4f, T/4] row-major.
     let g = s2 * c.fc.weight.val().reshape([ch2, 1, t2]);
@@ -63,38 +60,8 @@ pub fn input_gradient(critic: &Critic, x: Tensor<3>) -> Tensor<3> {
 
 /// `lambda * mean over the batch of (||dD/dx||_2 - 1)^2` at `x_hat`.
 pub fn gradient_penalty(critic: &Critic, x_hat: Tensor<3>, lambda: f64) -> Tensor<1> {
-    penalty_of(input_gradient(critic, x_hat), lambda)
-}
-
-fn penalty_of(g: Tensor<3>, lambda: f64) -> Tensor<1> {
-    let [b, n, t] = g.dims();
+    let [b, n, t] = x_hat.dims();
+    let g = input_gradient(critic, x_hat);
     let norm = g.powi_scalar(2).reshape([b, n * t]).sum_dim(1).add_scalar(1e-12).sqrt();
     norm.sub_scalar(1.0).powi_scalar(2).mean().mul_scalar(lambda)
-}
-
-/// The critic's terms of one WGAN-GP step: the Wasserstein estimate `mean D(real) - mean D(fake)`
-/// and the gradient penalty at `x_hat` (all `[B, N, T]`). For the conv critic the three batches
-/// go through one forward pass (larger matrix products, one graph) and the penalty reuses its
-/// activations at `x_hat`; the result equals the separate computation (tested).
-pub fn wasserstein_and_penalty(
-    critic: &Critic,
-    real: Tensor<3>,
-    fake: Tensor<3>,
-    x_hat: Tensor<3>,
-    lambda: f64,
-) -> (Tensor<1>, Tensor<1>) {
-    match critic {
-        Critic::Conv(c) => {
-            let [b, _, t0] = real.dims();
-            let all = Tensor::cat(vec![real, fake, x_hat.detach()], 0);
-            let (scores, h1, h2) = c.forward_parts(all);
-            let w = scores.clone().slice(s![0..b, ..]).mean() - scores.slice(s![b..2 * b, ..]).mean();
-            let (h1, h2) = (h1.slice(s![.., 2 * b..3 * b, ..]), h2.slice(s![.., 2 * b..3 * b, ..]));
-            (w, penalty_of(conv_input_grad_from(c, &h1, &h2, t0), lambda))
-        }
-        Critic::Mlp(_) => {
-            let w = critic.forward(real).mean() - critic.forward(fake).mean();
-            (w, gradient_penalty(critic, x_hat, lambda))
-        }
-    }
 }

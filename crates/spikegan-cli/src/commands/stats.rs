@@ -42,7 +42,7 @@ pub struct StatsArgs {
     /// Bin width in ms for rates in Hz (default: from the file or the registry).
     #[arg(long)]
     pub bin_ms: Option<f64>,
-    /// Also write the first this many samples, as `examples` [k][N][T] (for raster figures).
+    /// Also write the first this many samples, as `examples`, `[k][N][T]` (for raster figures).
     #[arg(long, default_value_t = 0)]
     pub examples: usize,
     /// Output JSON.

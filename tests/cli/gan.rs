@@ -1,22 +1,10 @@
 //! `spikegan train` and `spikegan sample`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use spike_data::io::SpikeData;
 
-use crate::{fails, ok, read, retina, s};
-
-fn small_gan_config(dir: &Path) -> PathBuf {
-    let path = dir.join("small.json");
-    let config = serde_json::json!({
-        "model": {"arch": "Conv", "neurons": 4, "bins": 16, "base_features": 16, "kernel": 5, "latent": 8, "mlp_units": 8},
-        "lr_critic": 1e-3, "lr_generator": 1e-3, "beta1": 0.0, "beta2": 0.9, "epsilon": 1e-8, "batch": 16,
-        "critic_iters": 5, "lambda_gp": 10.0, "iterations": 4, "shuffle": true, "dev_fraction": 0.1,
-        "rate_init": true, "seed": 3
-    });
-    std::fs::write(&path, config.to_string()).unwrap();
-    path
-}
+use crate::{fails, ok, read, retina, s, small_gan_config};
 
 #[test]
 fn train_resume_and_sample() {
@@ -38,7 +26,7 @@ fn train_resume_and_sample() {
         "--out",
         s(&sim),
     ]);
-    let config = small_gan_config(dir.path());
+    let config = small_gan_config(dir.path(), 4, 16);
     let run = dir.path().join("run");
     let train = |iters: &str, resume: bool| {
         let mut args = vec![

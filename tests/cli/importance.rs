@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::{fails, ok, s};
+use crate::{fails, ok, s, small_gan_config};
 
 fn json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
@@ -31,14 +31,7 @@ fn importance_maps_and_packets_of_a_trained_critic() {
         "--out",
         s(&sim),
     ]);
-    let config = dir.path().join("small.json");
-    let cfg = serde_json::json!({
-        "model": {"arch": "Conv", "neurons": 8, "bins": 16, "base_features": 8, "kernel": 5, "latent": 8, "mlp_units": 8},
-        "lr_critic": 1e-3, "lr_generator": 1e-3, "beta1": 0.0, "beta2": 0.9, "epsilon": 1e-8, "batch": 16,
-        "critic_iters": 5, "lambda_gp": 10.0, "iterations": 3, "shuffle": true, "dev_fraction": 0.0,
-        "rate_init": true, "seed": 1
-    });
-    std::fs::write(&config, cfg.to_string()).unwrap();
+    let config = small_gan_config(dir.path(), 8, 16);
     let run = dir.path().join("run");
     ok(&[
         "train",

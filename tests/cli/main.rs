@@ -27,6 +27,20 @@ pub(crate) fn shared() -> PathBuf {
     dir
 }
 
+/// A tiny conv GAN configuration for `neurons` x `bins` (features 16, latent 8, batch 16), as a
+/// JSON file in `dir`.
+pub(crate) fn small_gan_config(dir: &Path, neurons: usize, bins: usize) -> PathBuf {
+    let path = dir.join("small.json");
+    let config = serde_json::json!({
+        "model": {"arch": "Conv", "neurons": neurons, "bins": bins, "base_features": 16, "kernel": 5, "latent": 8, "mlp_units": 8},
+        "lr_critic": 1e-3, "lr_generator": 1e-3, "beta1": 0.0, "beta2": 0.9, "epsilon": 1e-8, "batch": 16,
+        "critic_iters": 5, "lambda_gp": 10.0, "iterations": 4, "shuffle": true, "dev_fraction": 0.1,
+        "rate_init": true, "seed": 3
+    });
+    std::fs::write(&path, config.to_string()).unwrap();
+    path
+}
+
 pub(crate) fn retina() -> PathBuf {
     shared().join("retina50/original_data_num_neurons_50_1.mat")
 }

@@ -44,6 +44,15 @@ fn off_diagonal(v: &Value, key: &str) -> Vec<f64> {
 
 type Draw = Result<(), Box<dyn std::error::Error>>;
 
+/// Draw into a fresh SVG string; a drawing error becomes a one-line note in its place.
+fn render(title: &str, draw: impl FnOnce(&mut String) -> Draw) -> String {
+    let mut svg = String::new();
+    match draw(&mut svg) {
+        Ok(()) => svg,
+        Err(e) => format!("<p>figure '{title}' failed: {e}</p>"),
+    }
+}
+
 /// What a line figure shows: `key`, one value per x = offset + index, log10 when `log`.
 pub struct LineSpec<'a> {
     /// Figure title.
@@ -70,8 +79,7 @@ pub fn line_figure(spec: &LineSpec, data: &Stats, models: &[Stats]) -> String {
         offset,
         log,
     } = *spec;
-    let mut svg = String::new();
-    let result: Draw = (|| {
+    render(title, |svg| {
         let tf = |y: f64| if log { y.max(1e-7).log10() } else { y };
         let all: Vec<(String, Vec<f64>, RGBColor)> =
             std::iter::once((data.label.to_string(), vector(data.json, key), BLACK))
@@ -88,7 +96,7 @@ pub fn line_figure(spec: &LineSpec, data: &Stats, models: &[Stats]) -> String {
             .iter()
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &y| (a.min(y), b.max(y)));
         let pad = ((hi - lo) * 0.05).max(1e-9);
-        let root = SVGBackend::with_string(&mut svg, (560, 380)).into_drawing_area();
+        let root = SVGBackend::with_string(svg, (560, 380)).into_drawing_area();
         root.fill(&WHITE)?;
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 18))
@@ -114,22 +122,18 @@ pub fn line_figure(spec: &LineSpec, data: &Stats, models: &[Stats]) -> String {
             .draw()?;
         root.present()?;
         Ok(())
-    })();
-    result
-        .map(|_| svg)
-        .unwrap_or_else(|e| format!("<p>figure '{title}' failed: {e}</p>"))
+    })
 }
 
 /// Model value against data value of `key` (a vector, or the off-diagonal of a matrix), one
 /// panel per model, with the identity line.
 pub fn scatter_figure(title: &str, key: &str, matrix: bool, data: &Stats, models: &[Stats]) -> String {
-    let mut svg = String::new();
     let get = |v: &Value| if matrix { off_diagonal(v, key) } else { vector(v, key) };
     let x = get(data.json);
-    let result: Draw = (|| {
+    render(title, |svg| {
         let cols = models.len().clamp(1, 4);
         let rows = models.len().div_ceil(cols).max(1);
-        let root = SVGBackend::with_string(&mut svg, (250 * cols as u32, 250 * rows as u32 + 30)).into_drawing_area();
+        let root = SVGBackend::with_string(svg, (250 * cols as u32, 250 * rows as u32 + 30)).into_drawing_area();
         root.fill(&WHITE)?;
         let root = root.titled(title, ("sans-serif", 18))?;
         let panels = root.split_evenly((rows, cols));
@@ -152,10 +156,7 @@ pub fn scatter_figure(title: &str, key: &str, matrix: bool, data: &Stats, models
         }
         root.present()?;
         Ok(())
-    })();
-    result
-        .map(|_| svg)
-        .unwrap_or_else(|e| format!("<p>figure '{title}' failed: {e}</p>"))
+    })
 }
 
 /// One curve or point set of an [`xy_figure`].
@@ -171,8 +172,7 @@ pub struct Series {
 /// Curves and point sets on shared axes (log10 of an axis when asked; non-positive values are
 /// dropped there), into an SVG string.
 pub fn xy_figure(title: &str, x_desc: &str, y_desc: &str, series: &[Series], log_x: bool, log_y: bool) -> String {
-    let mut svg = String::new();
-    let result: Draw = (|| {
+    render(title, |svg| {
         let tf = |v: f64, log: bool| if log { (v > 0.0).then(|| v.log10()) } else { Some(v) };
         let shown: Vec<Vec<(f64, f64)>> = series
             .iter()
@@ -197,7 +197,7 @@ pub fn xy_figure(title: &str, x_desc: &str, y_desc: &str, series: &[Series], log
                 0.0..1.0
             }
         };
-        let root = SVGBackend::with_string(&mut svg, (560, 380)).into_drawing_area();
+        let root = SVGBackend::with_string(svg, (560, 380)).into_drawing_area();
         root.fill(&WHITE)?;
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 18))
@@ -232,21 +232,17 @@ pub fn xy_figure(title: &str, x_desc: &str, y_desc: &str, series: &[Series], log
             .draw()?;
         root.present()?;
         Ok(())
-    })();
-    result
-        .map(|_| svg)
-        .unwrap_or_else(|e| format!("<p>figure '{title}' failed: {e}</p>"))
+    })
 }
 
 /// Matrices (rows x columns, e.g. neurons x bins) as heat maps side by side, each scaled to its
 /// own maximum (white = 0); rows are drawn top to bottom in the order given.
 pub fn heatmaps(title: &str, row_desc: &str, col_desc: &str, panels: &[(String, Vec<Vec<f64>>)]) -> String {
-    let mut svg = String::new();
-    let result: Draw = (|| {
+    render(title, |svg| {
         let cols = panels.len().clamp(1, 4);
         let rows = panels.len().div_ceil(cols).max(1);
-        let root = SVGBackend::with_string(&mut svg, ((260 * cols as u32).max(600), 250 * rows as u32 + 30))
-            .into_drawing_area();
+        let root =
+            SVGBackend::with_string(svg, ((260 * cols as u32).max(600), 250 * rows as u32 + 30)).into_drawing_area();
         root.fill(&WHITE)?;
         let root = root.titled(title, ("sans-serif", 18))?;
         for ((label, m), panel) in panels.iter().zip(root.split_evenly((rows, cols)).iter()) {
@@ -277,8 +273,5 @@ pub fn heatmaps(title: &str, row_desc: &str, col_desc: &str, panels: &[(String, 
         }
         root.present()?;
         Ok(())
-    })();
-    result
-        .map(|_| svg)
-        .unwrap_or_else(|e| format!("<p>figure '{title}' failed: {e}</p>"))
+    })
 }

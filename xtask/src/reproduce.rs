@@ -154,6 +154,9 @@ pub struct Runner {
     pub binary: PathBuf,
     pub force: bool,
     pub timings: Vec<(String, f64, bool)>,
+    /// Keys of the steps run by this invocation: with `--force` a step shared by two experiments
+    /// (e.g. the Fig. 2 GAN that S6 reuses) still runs once.
+    pub ran: std::collections::HashSet<String>,
 }
 
 impl Runner {
@@ -175,7 +178,7 @@ impl Runner {
     pub fn step(&mut self, name: &str, args: &[String], inputs: &[&Path], outputs: &[&Path]) -> anyhow::Result<()> {
         let key = self.key(args, inputs);
         let stamp = stamp_path(outputs[0]);
-        let cached = !self.force
+        let cached = (!self.force || self.ran.contains(&key))
             && outputs.iter().all(|o| o.exists())
             && std::fs::read_to_string(&stamp).is_ok_and(|k| k == key);
         if cached {
@@ -195,6 +198,7 @@ impl Runner {
             bail!("step {name} failed ({status}): spikegan {}", args.join(" "));
         }
         std::fs::write(&stamp, &key)?;
+        self.ran.insert(key);
         self.timings
             .push((name.to_string(), start.elapsed().as_secs_f64(), false));
         Ok(())
@@ -324,6 +328,7 @@ pub fn reproduce(args: &[String]) -> anyhow::Result<()> {
             binary: root().join("target/release/spikegan"),
             force: o.force,
             timings: Vec::new(),
+            ran: Default::default(),
         },
         o,
     };

@@ -62,6 +62,7 @@ fn step_keys_ignore_resume_and_do_not_collide() {
         binary: PathBuf::new(),
         force: false,
         timings: Vec::new(),
+        ran: Default::default(),
     };
     let args = strings(&["train", "--out", "x"]);
     let mut resumed = args.clone();
@@ -102,4 +103,26 @@ fn unknown_and_incomplete_arguments_are_errors() {
     .unwrap();
     assert!(o.quick && !o.force && o.gan_minutes == Some(1.5) && o.out == Path::new("x"));
     assert_eq!(o.only, vec!["s1", "s2-s4"]);
+}
+
+#[test]
+fn forced_steps_run_once_per_invocation() {
+    let dir = std::env::temp_dir().join(format!("xtask-force-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("out.json");
+    std::fs::write(&out, "{}").unwrap();
+    let mut runner = Runner {
+        binary: PathBuf::from("true"),
+        force: true,
+        timings: Vec::new(),
+        ran: Default::default(),
+    };
+    let args = strings(&["stats", "x"]);
+    runner.step("first", &args, &[], &[&out]).unwrap();
+    runner.step("again", &args, &[], &[&out]).unwrap();
+    runner.step("other", &strings(&["stats", "y"]), &[], &[&out]).unwrap();
+    let cached: Vec<bool> = runner.timings.iter().map(|t| t.2).collect();
+    // --force reran the first step; the same step again (shared by two experiments) is reused.
+    assert_eq!(cached, vec![false, true, false]);
+    std::fs::remove_dir_all(&dir).unwrap();
 }

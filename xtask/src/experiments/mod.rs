@@ -168,7 +168,7 @@ pub(super) fn train(ctx: &mut Ctx, id: &str, run: &Path, data: &Path, gan: &Gan)
     let key = ctx.runner.key(&args, &[data]);
     let key_file = run.join("reproduce-step.key");
     let ours = std::fs::read_to_string(&key_file).is_ok_and(|k| k == key);
-    if ours && !ctx.o.force {
+    if ours && (!ctx.o.force || ctx.runner.ran.contains(&key)) {
         if run.join("checkpoint").exists() {
             args.push("--resume".into());
         }

@@ -91,6 +91,8 @@ fn unknown_and_incomplete_arguments_are_errors() {
     assert!(options(&args(&["--gan-minutes", "-1"])).is_err());
     assert!(options(&args(&["--backend", "ndarray"])).is_err());
     assert_eq!(options(&args(&[])).unwrap().backend, "flex");
+    assert!(options(&args(&["--paper-iterations"])).unwrap().paper_iterations);
+    assert!(options(&args(&["--paper-iterations", "--gan-minutes", "3"])).is_err());
     let o = options(&args(&[
         "--quick",
         "--gan-minutes",

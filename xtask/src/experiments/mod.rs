@@ -145,7 +145,7 @@ pub(super) fn train(ctx: &mut Ctx, id: &str, run: &Path, data: &Path, gan: &Gan)
         "--arch",
         arch,
         "--preset",
-        "fast",
+        if ctx.o.paper_iterations { "paper" } else { "fast" },
         "--seed",
         "0",
         "--eval-every",
@@ -157,7 +157,9 @@ pub(super) fn train(ctx: &mut Ctx, id: &str, run: &Path, data: &Path, gan: &Gan)
         "--out",
         &s(run),
     ]);
-    if minutes > 0.0 {
+    if minutes > 0.0 && ctx.o.paper_iterations {
+        args.extend(["--iters".to_string(), "300000".to_string()]);
+    } else if minutes > 0.0 {
         args.extend(["--max-minutes".to_string(), m]);
     } else {
         // The untrained networks (the seed's initialisation), a control.
@@ -180,7 +182,9 @@ pub(super) fn train(ctx: &mut Ctx, id: &str, run: &Path, data: &Path, gan: &Gan)
         std::fs::write(&key_file, &key)?;
     }
     let done = run.join("config.json");
-    let what = if minutes > 0.0 {
+    let what = if minutes > 0.0 && ctx.o.paper_iterations {
+        format!("train {arch} GAN (paper preset, 300k iterations)")
+    } else if minutes > 0.0 {
         format!("train {arch} GAN ({minutes} min)")
     } else {
         format!("initialise {arch} GAN (untrained control)")

@@ -364,6 +364,19 @@ pub fn reproduce(args: &[String]) -> anyhow::Result<()> {
         "total_seconds": started.elapsed().as_secs_f64(),
         "versions": {"spikegan-rs": env!("CARGO_PKG_VERSION")},
     });
+    // Experiments run earlier into the same folder (e.g. one at a time with --only) stay.
+    let mut results = results;
+    if let Ok(previous) = std::fs::read_to_string(ctx.o.out.join("results.json"))
+        && let Ok(previous) = serde_json::from_str::<Value>(&previous)
+        && let (Some(old), Some(new)) = (
+            previous["experiments"].as_object(),
+            results["experiments"].as_object_mut(),
+        )
+    {
+        for (id, v) in old {
+            new.entry(id.clone()).or_insert_with(|| v.clone());
+        }
+    }
     write_atomically(
         &ctx.o.out.join("results.json"),
         &serde_json::to_string_pretty(&results)?,

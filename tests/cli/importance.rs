@@ -104,6 +104,7 @@ fn importance_maps_and_packets_of_a_trained_critic() {
     assert!(printed.contains("stimulus AUC"), "{printed}");
     let p = json(&packets);
     assert_eq!(p["samples"], 24);
+    assert_eq!(p["map_settings"]["seed"], 2, "the settings recorded with the maps");
     assert_eq!(p["packet"].as_array().unwrap().len(), 8);
     assert_eq!(p["packet"][0].as_array().unwrap().len(), 16);
     assert_eq!(p["recovery"].as_array().unwrap().len(), 2);

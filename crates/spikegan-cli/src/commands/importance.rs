@@ -214,6 +214,18 @@ fn spearman(pairs: &[(f64, f64)]) -> Option<f64> {
     (va > 0.0 && vb > 0.0).then(|| cov / (va * vb).sqrt())
 }
 
+/// The settings recorded with the maps (the defaults where an attribute is missing).
+fn params_of(attributes: &[(String, f64)]) -> ImportanceParams {
+    let get = |name: &str| attributes.iter().find(|(n, _)| n == name).map(|(_, v)| *v);
+    let d = ImportanceParams::default();
+    ImportanceParams {
+        window_width: get("window_width").map_or(d.window_width, |v| v as usize),
+        step: get("step").map_or(d.step, |v| v as usize),
+        shuffles: get("shuffles").map_or(d.shuffles, |v| v as usize),
+        seed: get("seed").map_or(d.seed, |v| v as u64),
+    }
+}
+
 pub fn packets(a: &PacketsArgs) -> anyhow::Result<Outcome> {
     let file = io::read_sample_maps(&a.maps)?;
     let (n, neurons, bins) = (
@@ -226,7 +238,7 @@ pub fn packets(a: &PacketsArgs) -> anyhow::Result<Outcome> {
         n_samples: n,
         neurons,
         bins,
-        params: ImportanceParams::default(),
+        params: params_of(&file.attributes),
     };
     let (threshold, aligned) = aligned_packets(&maps, &file.samples, a.percentile)?;
     let size = neurons * bins;
@@ -258,6 +270,8 @@ pub fn packets(a: &PacketsArgs) -> anyhow::Result<Outcome> {
         "samples_with_packet": with_packet,
         "packet": matrix(&packet, bins),
         "neuron_importance": neuron_importance,
+        "map_settings": {"window_width": maps.params.window_width, "step": maps.params.step,
+                         "shuffles": maps.params.shuffles, "seed": maps.params.seed},
     });
     let mut summary = format!(
         "{n} maps, threshold {threshold:.4} ({}th percentile at spikes), {with_packet} samples keep a packet",

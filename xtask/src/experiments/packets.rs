@@ -147,7 +147,7 @@ pub(super) fn fig4(ctx: &mut Ctx) -> anyhow::Result<Section> {
         "8",
     ];
     let (data, held_out) = (dir.join("data.h5"), dir.join("held_out.h5"));
-    let n_maps = ctx.scale(100, 1000);
+    let n_maps = ctx.scale(100, 500);
     simulate(ctx, id, &data, "packets", &params, SAMPLES, (4, 0))?;
     simulate(ctx, id, &held_out, "packets", &params, n_maps, (4, 1))?;
     let minutes = ctx.gan_minutes(1.5, 30.0);
@@ -230,7 +230,7 @@ pub(super) fn fig4(ctx: &mut Ctx) -> anyhow::Result<Section> {
 pub(super) fn s2_s4(ctx: &mut Ctx) -> anyhow::Result<Section> {
     let id = "s2-s4";
     let noises: Vec<&str> = if ctx.o.quick { vec!["0"] } else { vec!["0", "0.5"] };
-    let n_maps = ctx.scale(200, 1000);
+    let n_maps = ctx.scale(200, 500);
     let minutes = ctx.gan_minutes(1.5, 20.0);
     let mut tables = Vec::new();
     let mut figures = Vec::new();

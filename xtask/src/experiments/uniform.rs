@@ -40,7 +40,7 @@ fn uniform16(ctx: &mut Ctx) -> anyhow::Result<Uniform16> {
     let real_draw = dir.join("real_draw.h5");
     simulate(ctx, "fig2", &real_draw, "uniform", &UNIFORM16, SAMPLES, (1, 1))?;
     let conv_run = dir.join("gan_conv");
-    let minutes = ctx.gan_minutes(1.5, 30.0);
+    let minutes = ctx.gan_minutes(1.5, 20.0);
     let eval_every = ctx.scale(20, 200);
     train(
         ctx,
@@ -69,7 +69,7 @@ pub(super) fn fig2(ctx: &mut Ctx) -> anyhow::Result<Section> {
     let u = uniform16(ctx)?;
     let dir = ctx.dir(id)?;
     let mlp_run = dir.join("gan_mlp");
-    let minutes = ctx.gan_minutes(1.5, 30.0);
+    let minutes = ctx.gan_minutes(1.5, 20.0);
     let eval_every = ctx.scale(20, 200);
     train(
         ctx,

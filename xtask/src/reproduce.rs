@@ -75,20 +75,24 @@ pub struct Options {
     pub paper_iterations: bool,
     /// `spikegan --backend` for training, sampling and importance maps: flex (CPU) or cuda.
     pub backend: String,
+    /// A `spikegan` binary to run instead of building `target/release/spikegan` (CI reuses the
+    /// one its test build made).
+    pub spikegan: Option<PathBuf>,
 }
 
 const USAGE: &str =
     "cargo xtask reproduce [--quick] [--only LIST] [--out DIR] [--data-dir DIR] [--gan-minutes M] [--force]
 
-  --quick          reduced scale: minutes-long GAN training, fewer importance maps (about 15 min)
+  --quick          reduced scale: GANs of 0.5-1.5 min, tens of importance maps (under 10 min)
   --only LIST      experiments to run, comma-separated: fig2, s1, fig3, s6, fig4, s2-s4
   --out DIR        results folder (default: results/)
   --data-dir DIR   shared data folder (default: $SPIKEGAN_DATA, else ../shared/datasets)
   --gan-minutes M  every Spike-GAN's training budget in minutes (default per experiment:
-                   1-2 quick, 10-30 full; the paper's 300k iterations would take days here)
+                   0.5-1.5 quick, 10-30 full; the paper's 300k iterations would take days here)
   --paper-iterations  the paper's preset and 300k iterations per GAN instead of a time budget
                    (days on 2 CPU cores: about 2 it/s on the retina; a GPU is the realistic place)
   --backend B      flex (CPU, default) or cuda (builds spikegan with --features cuda; see docs/gpu.md)
+  --spikegan PATH  run this spikegan binary instead of building target/release/spikegan
   --force          recompute every step instead of reusing up-to-date results";
 
 pub fn options(args: &[String]) -> anyhow::Result<Options> {
@@ -96,7 +100,7 @@ pub fn options(args: &[String]) -> anyhow::Result<Options> {
     while let Some(a) = rest.next() {
         match a.as_str() {
             "--quick" | "--force" | "--paper-iterations" => {}
-            "--only" | "--out" | "--data-dir" | "--gan-minutes" | "--backend" => {
+            "--only" | "--out" | "--data-dir" | "--gan-minutes" | "--backend" | "--spikegan" => {
                 rest.next();
             }
             other => bail!("unknown argument '{other}'\n\nusage: {USAGE}"),
@@ -140,7 +144,14 @@ pub fn options(args: &[String]) -> anyhow::Result<Options> {
     if backend != "flex" && backend != "cuda" {
         bail!("--backend must be flex or cuda, not '{backend}'");
     }
+    let spikegan = value("--spikegan")?.map(PathBuf::from);
+    if let Some(p) = &spikegan
+        && !p.is_file()
+    {
+        bail!("--spikegan {}: no such file", p.display());
+    }
     Ok(Options {
+        spikegan,
         backend,
         paper_iterations: args.iter().any(|a| a == "--paper-iterations"),
         quick: args.iter().any(|a| a == "--quick"),
@@ -326,14 +337,20 @@ pub fn reproduce(args: &[String]) -> anyhow::Result<()> {
         experiments::check_shared_data(&o.data_dir, &selected)?;
     }
     crate::install_system_dependencies()?;
-    let mut build = vec!["build", "--release", "--quiet", "-p", "spikegan-cli"];
-    if o.backend == "cuda" {
-        build.extend(["--features", "cuda"]);
-    }
-    run("cargo", &build, &[])?;
+    let binary = match &o.spikegan {
+        Some(p) => p.clone(),
+        None => {
+            let mut build = vec!["build", "--release", "--quiet", "-p", "spikegan-cli"];
+            if o.backend == "cuda" {
+                build.extend(["--features", "cuda"]);
+            }
+            run("cargo", &build, &[])?;
+            root().join("target/release/spikegan")
+        }
+    };
     let mut ctx = Ctx {
         runner: Runner {
-            binary: root().join("target/release/spikegan"),
+            binary,
             force: o.force,
             timings: Vec::new(),
             ran: Default::default(),

@@ -105,6 +105,15 @@ fn unknown_and_incomplete_arguments_are_errors() {
     .unwrap();
     assert!(o.quick && !o.force && o.gan_minutes == Some(1.5) && o.out == Path::new("x"));
     assert_eq!(o.only, vec!["s1", "s2-s4"]);
+    assert!(o.spikegan.is_none());
+    let e = options(&args(&["--spikegan", "/no/such/spikegan"]))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("/no/such/spikegan"), "{e}");
+    let this = std::env::current_exe().unwrap();
+    let o = options(&args(&["--spikegan", this.to_str().unwrap()])).unwrap();
+    assert_eq!(o.spikegan.as_deref(), Some(this.as_path()));
 }
 
 #[test]

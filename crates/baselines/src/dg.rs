@@ -14,9 +14,12 @@
 //! A target pair mean at an end of what any correlation can give (max(0, p_i + p_j - 1) or
 //! min(p_i, p_j); typically two rare neurons never active together, exact solution rho = -1,
 //! which makes the matrix far from positive definite) is moved half an event (0.5 / bins)
-//! inside the range before solving, and counted. When the latent matrix is not positive definite it is replaced by the nearest
-//! correlation matrix with eigenvalues >= `min_eigenvalue` ([`crate::correlation`]), and how far
-//! it moved is logged and saved.
+//! inside the range before solving, and counted. When the latent matrix is not positive definite
+//! it is replaced by the nearest correlation matrix with eigenvalues >= `min_eigenvalue`
+//! ([`crate::correlation`]), and how far it moved is logged and saved; that matrix is then refined
+//! by fitting the pair means directly in units of their sampling errors (`latent_fit`,
+//! `moment_fit_iterations`; chi2 per pair before and after saved), because the projection moves
+//! every latent entry alike although the busy neurons' pairs matter most for what the model does.
 //!
 //! **Rates of 0 or 1.** Phi^-1 is infinite there. Such a neuron gets gamma = -[`GAMMA_BOUND`]
 //! (+[`GAMMA_BOUND`]) — P(spike) = Phi(-10) ~ 8e-24 — and latent correlation 0 with every other
@@ -38,6 +41,7 @@ use statrs::distribution::{ContinuousCDF, Normal};
 
 use crate::correlation::{Projection, nearest_correlation};
 use crate::error::{BaselineError, Result};
+use crate::latent_fit::{MomentFit, PairTargets, fit_to_pair_means};
 use crate::moments::lagged_pair_means;
 
 /// |gamma| of neurons that never or always fire.
@@ -66,6 +70,14 @@ pub struct DgParams {
     pub projection_tolerance: f64,
     /// Most nearest-correlation iterations.
     pub projection_max_iterations: usize,
+    /// When the solved matrix is not positive definite: most L-BFGS iterations of the moment
+    /// fit that refines the projected matrix ([`crate::latent_fit`]); 0 keeps the projection.
+    #[serde(default = "default_moment_fit_iterations")]
+    pub moment_fit_iterations: usize,
+}
+
+fn default_moment_fit_iterations() -> usize {
+    300
 }
 
 impl DgParams {
@@ -77,6 +89,7 @@ impl DgParams {
             min_eigenvalue: 1e-6,
             projection_tolerance: 1e-6,
             projection_max_iterations: 200,
+            moment_fit_iterations: default_moment_fit_iterations(),
         }
     }
 
@@ -108,6 +121,10 @@ pub struct DgDiagnostics {
     pub fixed_neurons: Vec<usize>,
     /// What the positive-definite projection did.
     pub projection: Projection,
+    /// What the moment fit after the projection did (absent when the solved matrix was valid
+    /// or the fit was switched off).
+    #[serde(default)]
+    pub moment_fit: Option<MomentFit>,
     /// Wall time of the fit in seconds.
     pub seconds: f64,
 }
@@ -236,6 +253,45 @@ impl FitSpikeModel for DgParams {
             self.projection_tolerance,
             self.projection_max_iterations,
         )?;
+        if !projection.was_positive_definite {
+            tracing::warn!(
+                min_eigenvalue = projection.min_eigenvalue_before,
+                frobenius_change = projection.frobenius_change,
+                max_abs_change = projection.max_abs_change,
+                iterations = projection.iterations,
+                "latent correlation matrix not positive definite: replaced by the nearest valid one"
+            );
+        }
+        let valid = if !projection.was_positive_definite && self.moment_fit_iterations > 0 {
+            let d = valid.nrows();
+            let skip: Vec<bool> = (0..d)
+                .map(|a| model.diagnostics.fixed_neurons.contains(&(a / bins)))
+                .collect();
+            let n_bins = data.n_bins() as f64;
+            let lag_bins: Vec<f64> = (0..bins).flat_map(|tau| vec![n_bins - tau as f64; n * n]).collect();
+            let targets = PairTargets {
+                gamma: &(0..d).map(|a| model.gamma[a / bins]).collect::<Vec<_>>(),
+                mean: &block_toeplitz(&means, n, bins),
+                bins: &block_toeplitz(&lag_bins, n, bins),
+                skip: &skip,
+            };
+            let (fitted, report) = fit_to_pair_means(&targets, &valid, self.moment_fit_iterations);
+            tracing::info!(
+                chi2_per_pair_before = report.chi2_per_pair_before,
+                chi2_per_pair_after = report.chi2_per_pair_after,
+                iterations = report.iterations,
+                seconds = report.seconds,
+                "latent correlations fitted to the pair means"
+            );
+            model.diagnostics.moment_fit = Some(report);
+            // A floor on the eigenvalues keeps the Cholesky factor defined.
+            let floor = self.min_eigenvalue;
+            Mat::from_fn(d, d, |a, b| {
+                (1.0 - floor) * fitted[(a, b)] + if a == b { floor } else { 0.0 }
+            })
+        } else {
+            valid
+        };
         let factor = cholesky(&valid)?;
         if !projection.was_positive_definite {
             let d = valid.nrows();
@@ -244,15 +300,6 @@ impl FitSpikeModel for DgParams {
                     .flat_map(|i| (i..d).map(move |j| (i, j)))
                     .map(|(i, j)| valid[(i, j)])
                     .collect(),
-            );
-        }
-        if !projection.was_positive_definite {
-            tracing::warn!(
-                min_eigenvalue = projection.min_eigenvalue_before,
-                frobenius_change = projection.frobenius_change,
-                max_abs_change = projection.max_abs_change,
-                iterations = projection.iterations,
-                "latent correlation matrix not positive definite: replaced by the nearest valid one"
             );
         }
         model.diagnostics.projection = projection;
@@ -271,15 +318,7 @@ impl DgModel {
     /// The full latent correlation matrix (dimension N * bins, index i * bins + t), before any
     /// projection.
     pub fn latent_correlation(&self) -> Mat<f64> {
-        let (n, t) = (self.n_neurons(), self.bins);
-        Mat::from_fn(n * t, n * t, |a, b| {
-            let (i, ti, j, tj) = (a / t, a % t, b / t, b % t);
-            if tj >= ti {
-                self.lag_correlation[(tj - ti) * n * n + i * n + j]
-            } else {
-                self.lag_correlation[(ti - tj) * n * n + j * n + i]
-            }
-        })
+        block_toeplitz(&self.lag_correlation, self.n_neurons(), self.bins)
     }
 
     /// The matrix samples are drawn with: the projected one when the fit needed it.
@@ -309,6 +348,19 @@ impl DgModel {
         let f = cholesky(&self.sampling_correlation())?;
         Ok(self.factor.get_or_init(|| f))
     }
+}
+
+/// The stationary (block-Toeplitz) matrix over N * T variables (index i * T + t) of per-lag
+/// values `values[tau][i][j]` for (i, t), (j, t + tau).
+fn block_toeplitz(values: &[f64], n: usize, t: usize) -> Mat<f64> {
+    Mat::from_fn(n * t, n * t, |a, b| {
+        let (i, ti, j, tj) = (a / t, a % t, b / t, b % t);
+        if tj >= ti {
+            values[(tj - ti) * n * n + i * n + j]
+        } else {
+            values[(ti - tj) * n * n + j * n + i]
+        }
+    })
 }
 
 fn cholesky(m: &Mat<f64>) -> Result<Mat<f64>> {

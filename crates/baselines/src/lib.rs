@@ -25,8 +25,10 @@
 pub mod correlation;
 pub mod dg;
 mod error;
+pub mod latent_fit;
 pub mod maxent;
 pub mod moments;
+mod optim;
 
 use std::path::Path;
 

@@ -137,6 +137,67 @@ fn impossible_correlations_are_projected_and_rates_of_0_or_1_stay_finite() {
 }
 
 #[test]
+fn the_moment_fit_matches_the_pair_means_better_than_the_projection_alone() {
+    // Three busy neurons whose pair means no Gaussian gives exactly (0 with 1 and with 2 often,
+    // 1 and 2 never together), plus two rare ones.
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    let (bins, n) = (20_000, 5);
+    let mut counts = vec![0u8; bins * n];
+    for t in 0..bins {
+        let u = rng.random::<f64>();
+        let (a, b) = (u8::from(u < 0.2), u8::from((0.2..0.4).contains(&u)));
+        let rare = [
+            u8::from(rng.random::<f64>() < 0.02),
+            u8::from(rng.random::<f64>() < 0.03),
+        ];
+        counts[t * n..t * n + n].copy_from_slice(&[a | b, a, b, rare[0], rare[1] | a]);
+    }
+    let data = SpikeRaster::new(counts, bins, n).unwrap();
+    let target = lagged_pair_means(&data, 0).unwrap();
+    let projected = DgParams {
+        moment_fit_iterations: 0,
+        ..DgParams::new(DgKind::Spatial, 1)
+    }
+    .fit(&data)
+    .unwrap();
+    let fitted = DgParams::new(DgKind::Spatial, 1).fit(&data).unwrap();
+    assert!(projected.diagnostics.moment_fit.is_none());
+    let report = fitted
+        .diagnostics
+        .moment_fit
+        .clone()
+        .expect("the solved matrix was not valid");
+    assert!(!fitted.diagnostics.projection.was_positive_definite);
+    assert!(
+        report.chi2_per_pair_after < 0.5 * report.chi2_per_pair_before,
+        "{report:?}"
+    );
+    // The samples say the same: squared misfit of the pair means, in units of their errors.
+    let misfit = |model: &baselines::dg::DgModel| {
+        let s = model.sample(200_000, 1, 4).unwrap();
+        let m = PatternMoments::of_raster(&s.concatenated()).unwrap();
+        let mut chi2 = 0.0;
+        for i in 0..n {
+            for j in i + 1..n {
+                let (got, want) = (m.pair_means[i * n + j], target[i * n + j]);
+                chi2 += (got - want).powi(2) / (want.max(1e-4) * (1.0 - want) / bins as f64);
+            }
+        }
+        chi2
+    };
+    let (before, after) = (misfit(&projected), misfit(&fitted));
+    assert!(
+        after < 0.5 * before,
+        "pair-mean chi2 of samples: projected {before}, fitted {after}"
+    );
+    let valid = fitted.sampling_correlation();
+    for a in 0..n {
+        assert!((valid[(a, a)] - 1.0).abs() < 1e-12);
+    }
+    assert!(baselines::correlation::min_eigenvalue(&valid).unwrap() > 0.0);
+}
+
+#[test]
 fn models_save_load_and_sample_identically() {
     let data = correlated_raster(5000, 4, 4);
     let dir = tempfile::tempdir().unwrap();

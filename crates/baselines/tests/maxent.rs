@@ -235,6 +235,40 @@ fn silent_and_always_active_neurons_get_bounded_fields_and_never_nan() {
 }
 
 #[test]
+fn independent_samples_are_drawn_directly_with_the_fitted_rates() {
+    // 40 neurons: above the exact limit, where the other kinds run Gibbs chains.
+    let (n, bins) = (40, 4000);
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let rates: Vec<f64> = (0..n).map(|i| 0.02 + 0.01 * i as f64).collect();
+    let values: Vec<u8> = (0..bins * n)
+        .map(|k| u8::from(rng.random::<f64>() < rates[k % n]))
+        .collect();
+    let data = SpikeRaster::new(values, bins, n).unwrap();
+    let fit = MaxEntParams::new(MaxEntKind::Independent).fit(&data).unwrap();
+    let samples = fit.sample(500, 32, 3).unwrap();
+    let values = samples.to_owned_values();
+    assert_eq!(
+        values,
+        fit.sample(500, 32, 3).unwrap().to_owned_values(),
+        "same seed, same samples"
+    );
+    let draws = (500 * 32) as f64;
+    for (i, spikes) in data.spikes_per_neuron().into_iter().enumerate() {
+        let fitted = spikes as f64 / bins as f64;
+        let ones: f64 = (0..500)
+            .flat_map(|s| (0..32).map(move |t| (s, t)))
+            .map(|(s, t)| f64::from(samples.get(s, i, t)))
+            .sum();
+        let se = (fitted * (1.0 - fitted) / draws).sqrt();
+        assert!(
+            (ones / draws - fitted).abs() < 5.0 * se,
+            "neuron {i}: {} vs {fitted}",
+            ones / draws
+        );
+    }
+}
+
+#[test]
 fn invalid_parameters_and_data_are_clear_errors() {
     let mut p = MaxEntParams::new(MaxEntKind::Pairwise);
     p.exact_max_neurons = 30;

@@ -147,10 +147,10 @@ pub(super) fn fig4(ctx: &mut Ctx) -> anyhow::Result<Section> {
         "8",
     ];
     let (data, held_out) = (dir.join("data.h5"), dir.join("held_out.h5"));
-    let n_maps = ctx.scale(100, 500);
+    let n_maps = ctx.scale(20, 500);
     simulate(ctx, id, &data, "packets", &params, SAMPLES, (4, 0))?;
     simulate(ctx, id, &held_out, "packets", &params, n_maps, (4, 1))?;
-    let minutes = ctx.gan_minutes(1.5, 30.0);
+    let minutes = ctx.gan_minutes(0.5, 30.0);
     let job = MapsJob {
         dir: &dir,
         data: &data,
@@ -230,8 +230,8 @@ pub(super) fn fig4(ctx: &mut Ctx) -> anyhow::Result<Section> {
 pub(super) fn s2_s4(ctx: &mut Ctx) -> anyhow::Result<Section> {
     let id = "s2-s4";
     let noises: Vec<&str> = if ctx.o.quick { vec!["0"] } else { vec!["0", "0.5"] };
-    let n_maps = ctx.scale(200, 500);
-    let minutes = ctx.gan_minutes(1.5, 20.0);
+    let n_maps = ctx.scale(40, 500);
+    let minutes = ctx.gan_minutes(0.5, 20.0);
     let mut tables = Vec::new();
     let mut figures = Vec::new();
     let mut verdicts = Vec::new();

@@ -27,8 +27,8 @@ pub(super) fn fig3(ctx: &mut Ctx) -> anyhow::Result<Section> {
         models.push((label.to_string(), fit_and_sample(ctx, id, &dir, &retina, 32, kind)?));
     }
     let run = dir.join("gan");
-    let minutes = ctx.gan_minutes(2.0, 30.0);
-    let eval_every = ctx.scale(20, 200);
+    let minutes = ctx.gan_minutes(1.5, 30.0);
+    let eval_every = ctx.scale(50, 200);
     train(
         ctx,
         id,

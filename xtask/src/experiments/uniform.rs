@@ -40,8 +40,8 @@ fn uniform16(ctx: &mut Ctx) -> anyhow::Result<Uniform16> {
     let real_draw = dir.join("real_draw.h5");
     simulate(ctx, "fig2", &real_draw, "uniform", &UNIFORM16, SAMPLES, (1, 1))?;
     let conv_run = dir.join("gan_conv");
-    let minutes = ctx.gan_minutes(1.5, 20.0);
-    let eval_every = ctx.scale(20, 200);
+    let minutes = ctx.gan_minutes(0.5, 20.0);
+    let eval_every = ctx.scale(50, 200);
     train(
         ctx,
         "fig2",
@@ -69,8 +69,8 @@ pub(super) fn fig2(ctx: &mut Ctx) -> anyhow::Result<Section> {
     let u = uniform16(ctx)?;
     let dir = ctx.dir(id)?;
     let mlp_run = dir.join("gan_mlp");
-    let minutes = ctx.gan_minutes(1.5, 20.0);
-    let eval_every = ctx.scale(20, 200);
+    let minutes = ctx.gan_minutes(0.5, 20.0);
+    let eval_every = ctx.scale(50, 200);
     train(
         ctx,
         id,
@@ -233,7 +233,7 @@ pub(super) fn s1(ctx: &mut Ctx) -> anyhow::Result<Section> {
     simulate(ctx, id, &surrogate, "uniform", &params, SAMPLES, (3, 2))?;
     simulate(ctx, id, &held_out, "uniform", &params, SAMPLES, (3, 3))?;
     let run = dir.join("gan");
-    let minutes = ctx.gan_minutes(1.0, 10.0);
+    let minutes = ctx.gan_minutes(0.5, 10.0);
     train(
         ctx,
         id,

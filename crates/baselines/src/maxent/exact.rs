@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Layout, MaxEntDiagnostics, MaxEntModel, MaxEntParams, PARAM_BOUND, Problem, ResidualZ};
 use crate::error::Result;
+use crate::optim;
 
 /// Exact quantities of a model small enough to enumerate.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -125,7 +126,7 @@ fn evaluate(layout: Layout, theta: &[f64], target: &[f64], free: &[bool], l2: f6
 pub(crate) fn fit(
     params: &MaxEntParams,
     problem: &Problem,
-    mut theta: Vec<f64>,
+    theta: Vec<f64>,
 ) -> Result<(MaxEntModel, MaxEntDiagnostics)> {
     let Problem {
         layout,
@@ -133,65 +134,15 @@ pub(crate) fn fit(
         free,
         n_data,
     } = *problem;
-    const MEMORY: usize = 10;
-    let (mut f, mut g, mut mu) = evaluate(layout, &theta, target, free, params.l2);
-    let mut history: std::collections::VecDeque<(Vec<f64>, Vec<f64>, f64)> = Default::default();
-    let mut iterations = 0;
     let residual = |mu: &[f64]| mu.iter().zip(target).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
-    while residual(&mu) > params.exact_tolerance && iterations < params.exact_max_iterations {
-        iterations += 1;
-        // Two-loop recursion: d = -H g.
-        let mut q = g.clone();
-        let mut alphas = Vec::with_capacity(history.len());
-        for (s, y, rho) in history.iter().rev() {
-            let a = rho * dot(s, &q);
-            q.iter_mut().zip(y).for_each(|(qi, yi)| *qi -= a * yi);
-            alphas.push(a);
-        }
-        let gamma = history
-            .back()
-            .map_or(1.0, |(s, y, _)| dot(s, y) / dot(y, y).max(f64::MIN_POSITIVE));
-        q.iter_mut().for_each(|v| *v *= gamma);
-        for ((s, y, rho), a) in history.iter().zip(alphas.into_iter().rev()) {
-            let b = rho * dot(y, &q);
-            q.iter_mut().zip(s).for_each(|(qi, si)| *qi += (a - b) * si);
-        }
-        let mut d: Vec<f64> = q.iter().map(|v| -v).collect();
-        if dot(&d, &g) >= 0.0 {
-            d = g.iter().map(|v| -v).collect();
-            history.clear();
-        }
-        // Backtracking (Armijo) line search, parameters kept within the bound.
-        let mut step = 1.0;
-        let slope = dot(&d, &g);
-        let accepted = loop {
-            let trial: Vec<f64> = theta
-                .iter()
-                .zip(&d)
-                .map(|(t, di)| (t + step * di).clamp(-PARAM_BOUND, PARAM_BOUND))
-                .collect();
-            let (ft, gt, mut_) = evaluate(layout, &trial, target, free, params.l2);
-            if ft <= f + 1e-4 * step * slope || step < 1e-12 {
-                break (trial, ft, gt, mut_);
-            }
-            step *= 0.5;
-        };
-        let (trial, ft, gt, mut_) = accepted;
-        let s: Vec<f64> = trial.iter().zip(&theta).map(|(a, b)| a - b).collect();
-        let y: Vec<f64> = gt.iter().zip(&g).map(|(a, b)| a - b).collect();
-        let sy = dot(&s, &y);
-        if sy > 1e-300 {
-            history.push_back((s, y, 1.0 / sy));
-            if history.len() > MEMORY {
-                history.pop_front();
-            }
-        }
-        let stalled = (f - ft).abs() <= 1e-16 * f.abs().max(1.0) && step < 1e-12;
-        (theta, f, g, mu) = (trial, ft, gt, mut_);
-        if stalled {
-            break;
-        }
-    }
+    let (point, iterations) = optim::minimize(
+        theta,
+        params.exact_max_iterations,
+        |theta| evaluate(layout, theta, target, free, params.l2),
+        |theta| theta.iter_mut().for_each(|t| *t = t.clamp(-PARAM_BOUND, PARAM_BOUND)),
+        |point, _| residual(&point.extra) <= params.exact_tolerance,
+    );
+    let (theta, mu) = (point.x, point.extra);
     let model = MaxEntModel::from_theta(layout, &theta);
     let (log_partition, _) = log_z_and_moments(&model, layout);
     let log_likelihood_per_bin = dot(&theta, target) - log_partition;

@@ -29,7 +29,7 @@
 mod exact;
 pub mod mcmc;
 
-use rand::SeedableRng;
+use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use spike_data::{DataOrigin, FitSpikeModel, SampleSet, SpikeModel, SpikeRaster};
@@ -519,7 +519,15 @@ impl SpikeModel for MaxEntFit {
             )));
         }
         // Patterns in sample order: sample s, bin t -> row s * T + t.
-        let patterns = if n <= self.exact_max_neurons {
+        let patterns = if self.model.kind == MaxEntKind::Independent {
+            // No interactions: every neuron is its own Bernoulli variable with P(1) =
+            // sigmoid(h_i), drawn directly (exact, and no Gibbs chain to run).
+            let p: Vec<f64> = self.model.fields.iter().map(|h| 1.0 / (1.0 + (-h).exp())).collect();
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            (0..n_samples * n_bins * n)
+                .map(|k| u8::from(rng.random::<f64>() < p[k % n]))
+                .collect()
+        } else if n <= self.exact_max_neurons {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
             exact::sample_patterns(&self.model, n_samples * n_bins, &mut rng)
         } else {

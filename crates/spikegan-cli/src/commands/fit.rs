@@ -188,8 +188,14 @@ pub fn fit(a: &FitArgs) -> anyhow::Result<Outcome> {
                 if d.projection.was_positive_definite {
                     "latent correlation matrix positive definite".to_string()
                 } else {
+                    let refit = d.moment_fit.as_ref().map_or(String::new(), |m| {
+                        format!(
+                            ", then fitted to the pair means (chi2 per pair {:.2} -> {:.2}, {} iterations)",
+                            m.chi2_per_pair_before, m.chi2_per_pair_after, m.iterations
+                        )
+                    });
                     format!(
-                        "latent correlation matrix projected to the nearest valid one (Frobenius change {:.3}, largest entry change {:.3})",
+                        "latent correlation matrix projected to the nearest valid one (Frobenius change {:.3}, largest entry change {:.3}){refit}",
                         d.projection.frobenius_change, d.projection.max_abs_change
                     )
                 }

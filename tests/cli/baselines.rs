@@ -123,6 +123,50 @@ fn every_baseline_fits_and_samples_from_the_command_line() {
 }
 
 #[test]
+fn the_dg_moment_fit_can_be_set_from_the_command_line() {
+    // Pair means no Gaussian gives: neuron 0 fires with 1 and with 2, which never fire together.
+    let dir = tempfile::tempdir().unwrap();
+    let bins = 3000;
+    let counts: Vec<u8> = (0..bins)
+        .flat_map(|t| match t % 5 {
+            0 => [1, 1, 0],
+            1 => [1, 0, 1],
+            _ => [0, 0, 0],
+        })
+        .collect();
+    let data = dir.path().join("impossible.npy");
+    io::write_raster(&data, &SpikeRaster::new(counts, bins, 3).unwrap()).unwrap();
+    let diagnostics = |extra: &[&str]| {
+        let out = dir.path().join("dg.json");
+        let args = [
+            &[
+                "fit",
+                "dg",
+                "--data",
+                data.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            extra,
+        ]
+        .concat();
+        let report = ok(&args);
+        let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+        (report, saved["model"]["diagnostics"].clone())
+    };
+    let (report, d) = diagnostics(&[]);
+    assert!(report.contains("then fitted to the pair means"), "{report}");
+    let fit = &d["moment_fit"];
+    assert!(fit["chi2_per_pair_after"].as_f64().unwrap() < fit["chi2_per_pair_before"].as_f64().unwrap());
+    let (report, d) = diagnostics(&["--moment-fit-iterations", "0"]);
+    assert!(
+        !report.contains("then fitted") && report.contains("projected"),
+        "{report}"
+    );
+    assert!(d["moment_fit"].is_null(), "{d}");
+}
+
+#[test]
 fn baseline_errors_are_clear() {
     let dir = tempfile::tempdir().unwrap();
     let data = raster_file(dir.path());

@@ -89,7 +89,12 @@ impl DgParams {
             min_eigenvalue: 1e-6,
             projection_tolerance: 1e-6,
             projection_max_iterations: 200,
-            moment_fit_iterations: default_moment_fit_iterations(),
+            // The spatio-temporal fit has (N T)^2 pairs (1.3 million on the retina): about 4 s per
+            // iteration on 2 cores, and its chi2 flattens after a few dozen (docs/benchmarks.md).
+            moment_fit_iterations: match kind {
+                DgKind::Spatial => default_moment_fit_iterations(),
+                DgKind::Temporal => 60,
+            },
         }
     }
 

@@ -50,16 +50,17 @@ pub(crate) struct PairTargets<'a> {
 /// chi2 / 2 and its gradient with respect to Lambda (symmetric, zero diagonal).
 fn misfit(t: &PairTargets, lambda: &Mat<f64>) -> (f64, Mat<f64>) {
     let d = t.gamma.len();
+    // Row a holds the pairs (a, b > a).
     let rows: Vec<(f64, Vec<f64>)> = (0..d)
         .into_par_iter()
         .map(|a| {
             let mut f = 0.0;
-            let mut grad = vec![0.0; d];
+            let mut grad = vec![0.0; d - a - 1];
             if t.skip[a] {
                 return (f, grad);
             }
-            for (b, g) in grad.iter_mut().enumerate() {
-                if b == a || t.skip[b] {
+            for (g, b) in grad.iter_mut().zip(a + 1..d) {
+                if t.skip[b] {
                     continue;
                 }
                 let r = lambda[(a, b)].clamp(-1.0 + 1e-12, 1.0 - 1e-12);
@@ -71,15 +72,18 @@ fn misfit(t: &PairTargets, lambda: &Mat<f64>) -> (f64, Mat<f64>) {
                 let one_minus = 1.0 - r * r;
                 let density = (-(h * h - 2.0 * r * h * k + k * k) / (2.0 * one_minus)).exp()
                     / (2.0 * std::f64::consts::PI * one_minus.sqrt());
-                // Each pair is visited from both ends: half of its chi2 each.
-                f += 0.25 * residual * residual;
+                f += 0.5 * residual * residual;
                 *g = residual / se * density;
             }
             (f, grad)
         })
         .collect();
     let f = rows.iter().map(|r| r.0).sum();
-    let g = Mat::from_fn(d, d, |a, b| rows[a].1[b]);
+    let g = Mat::from_fn(d, d, |a, b| match a.cmp(&b) {
+        std::cmp::Ordering::Less => rows[a].1[b - a - 1],
+        std::cmp::Ordering::Greater => rows[b].1[a - b - 1],
+        std::cmp::Ordering::Equal => 0.0,
+    });
     (f, g)
 }
 
@@ -134,7 +138,17 @@ pub(crate) fn fit_to_pair_means(
         (f, g, ())
     };
     let chi2_before = 2.0 * evaluate(&b0).0 / pairs;
-    let (point, iterations) = optim::minimize(b0, max_iterations, evaluate, |_| {}, |p, _| 2.0 * p.f / pairs < 1e-3);
+    let done = |p: &optim::Point<()>, iteration: usize| {
+        if iteration % 25 == 0 {
+            tracing::info!(
+                iteration,
+                chi2_per_pair = 2.0 * p.f / pairs,
+                "fitting latent correlations to the pair means"
+            );
+        }
+        2.0 * p.f / pairs < 1e-3
+    };
+    let (point, iterations) = optim::minimize(b0, max_iterations, evaluate, |_| {}, done);
     let (u, _) = unit_rows(&point.x, d);
     let mut lambda = &u * u.transpose();
     for a in 0..d {

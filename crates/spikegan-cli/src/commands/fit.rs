@@ -60,6 +60,10 @@ pub struct FitArgs {
     /// Maximum entropy (MCMC): stop when residuals are within this many standard errors (RMS).
     #[arg(long)]
     pub tolerance_z: Option<f64>,
+    /// Dichotomized Gaussian: most iterations of the fit of the latent matrix to the pair means
+    /// when the solved one is not positive definite (0 = keep the nearest-correlation projection).
+    #[arg(long)]
+    pub moment_fit_iterations: Option<usize>,
     /// Output model file (JSON).
     #[arg(long)]
     pub out: PathBuf,
@@ -146,7 +150,11 @@ pub fn fit(a: &FitArgs) -> anyhow::Result<Outcome> {
             } else {
                 DgKind::Temporal
             };
-            let model = DgParams::new(kind, a.window).fit(&raster).with_context(context)?;
+            let mut params = DgParams::new(kind, a.window);
+            if let Some(iterations) = a.moment_fit_iterations {
+                params.moment_fit_iterations = iterations;
+            }
+            let model = params.fit(&raster).with_context(context)?;
             Baseline::DichotomizedGaussian { fitted_on, model }
         }
     };

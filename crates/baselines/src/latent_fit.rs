@@ -139,7 +139,7 @@ pub(crate) fn fit_to_pair_means(
     };
     let chi2_before = 2.0 * evaluate(&b0).0 / pairs;
     let done = |p: &optim::Point<()>, iteration: usize| {
-        if iteration % 25 == 0 {
+        if iteration.is_multiple_of(25) {
             tracing::info!(
                 iteration,
                 chi2_per_pair = 2.0 * p.f / pairs,

@@ -147,7 +147,7 @@ fn ci() -> anyhow::Result<()> {
     // fits); the GANs' quality at quick scale is in docs/results.md. CI has 30 minutes on 2 cores
     // and a clean build takes most of them, so a machine that was too slow to leave room skips it
     // with a warning rather than failing on time.
-    let budget = std::time::Duration::from_secs(23 * 60);
+    let budget = std::time::Duration::from_secs(22 * 60);
     if started.elapsed() > budget {
         eprintln!(
             "ci: WARNING: build and tests took {:.0} min, skipping the quick reproduction to stay inside \

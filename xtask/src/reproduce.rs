@@ -367,6 +367,25 @@ pub fn reproduce(args: &[String]) -> anyhow::Result<()> {
         seconds.push(t0.elapsed().as_secs_f64());
     }
     let mode = if ctx.o.quick { "quick" } else { "full" };
+    let previous: Option<Value> = std::fs::read_to_string(ctx.o.out.join("results.json"))
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok());
+    // An experiment whose steps were all up to date keeps the wall time of the run that made them.
+    for (sec, t) in sections.iter().zip(seconds.iter_mut()) {
+        let prefix = format!("{}: ", sec.id);
+        let computed = ctx
+            .runner
+            .timings
+            .iter()
+            .any(|(n, _, cached)| n.starts_with(&prefix) && !cached);
+        if let Some(earlier) = previous
+            .as_ref()
+            .and_then(|p| p["experiments"][sec.id]["seconds"].as_f64())
+            && !computed
+        {
+            *t = earlier;
+        }
+    }
     let results = json!({
         "mode": mode,
         "experiments": sections.iter().zip(&seconds).map(|(sec, t)| {
@@ -383,8 +402,7 @@ pub fn reproduce(args: &[String]) -> anyhow::Result<()> {
     });
     // Experiments run earlier into the same folder (e.g. one at a time with --only) stay.
     let mut results = results;
-    if let Ok(previous) = std::fs::read_to_string(ctx.o.out.join("results.json"))
-        && let Ok(previous) = serde_json::from_str::<Value>(&previous)
+    if let Some(previous) = &previous
         && let (Some(old), Some(new)) = (
             previous["experiments"].as_object(),
             results["experiments"].as_object_mut(),
@@ -398,10 +416,12 @@ pub fn reproduce(args: &[String]) -> anyhow::Result<()> {
         &ctx.o.out.join("results.json"),
         &serde_json::to_string_pretty(&results)?,
     )?;
-    write_atomically(
-        &ctx.o.out.join("report.html"),
-        &report(&sections, &seconds, mode, &ctx.runner),
-    )?;
+    // Each section is kept beside its files, so that the report shows every experiment run into
+    // this folder, also those run earlier one at a time with --only.
+    for (sec, t) in sections.iter().zip(&seconds) {
+        write_atomically(&ctx.dir(sec.id)?.join("section.html"), &section_html(sec, *t))?;
+    }
+    write_atomically(&ctx.o.out.join("report.html"), &report(&ctx.o.out, mode, &ctx.runner)?)?;
     eprintln!(
         "reproduce: wrote {} and {} ({:.1} min)",
         ctx.o.out.join("results.json").display(),
@@ -434,7 +454,69 @@ fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
-fn report(sections: &[Section], seconds: &[f64], mode: &str, runner: &Runner) -> String {
+/// One experiment's part of the report: text, tables, figures, verdicts.
+fn section_html(sec: &Section, seconds: f64) -> String {
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<h2 id=\"{}\">{}: {}</h2>{}<p><small>wall time {:.1} min</small></p>",
+        sec.id,
+        sec.id,
+        escape(&sec.title),
+        sec.text,
+        seconds / 60.0
+    );
+    for table in &sec.tables {
+        let _ = write!(h, "<table><caption>{}</caption><tr>", escape(&table.caption));
+        for c in &table.header {
+            let _ = write!(h, "<th>{}</th>", escape(c));
+        }
+        h.push_str("</tr>");
+        for row in &table.rows {
+            h.push_str("<tr>");
+            for c in row {
+                let _ = write!(h, "<td>{}</td>", escape(c));
+            }
+            h.push_str("</tr>");
+        }
+        h.push_str("</table>");
+    }
+    for f in &sec.figures {
+        let _ = write!(h, "<div class=\"figure\">{f}</div>");
+    }
+    if !sec.verdicts.is_empty() {
+        h.push_str("<h3>Verdicts</h3><ul>");
+        for v in &sec.verdicts {
+            let _ = write!(
+                h,
+                "<li class=\"{}\">{}: <b>{}</b> ({}){}</li>",
+                if v.holds { "yes" } else { "no" },
+                escape(&v.claim),
+                if v.holds { "yes" } else { "no" },
+                escape(&v.numbers),
+                if v.required {
+                    ""
+                } else {
+                    " — reported, not required at this scale"
+                }
+            );
+        }
+        h.push_str("</ul>");
+    }
+    h
+}
+
+/// The page: every experiment with a section in `out` (in the paper's order), then this run's
+/// steps.
+fn report(out: &Path, mode: &str, runner: &Runner) -> anyhow::Result<String> {
+    let mut parts = Vec::new();
+    for (id, _) in EXPERIMENTS {
+        let path = out.join(id).join("section.html");
+        if path.exists() {
+            let html = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+            parts.push((id, html));
+        }
+    }
     let mut h = String::from(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>spikegan-rs: reproduction report</title>\
          <style>body{font-family:sans-serif;max-width:72em;margin:2em auto;line-height:1.4}\
@@ -448,61 +530,16 @@ fn report(sections: &[Section], seconds: &[f64], mode: &str, runner: &Runner) ->
          run with <code>cargo xtask reproduce{}</code>. Errors are the paper's seven L1 errors against the \
          reference data (lower is better). Contents: {}.</p>",
         if mode == "quick" { " --quick" } else { "" },
-        sections
+        parts
             .iter()
-            .map(|s| format!("<a href=\"#{0}\">{0}</a>", s.id))
+            .map(|(id, _)| format!("<a href=\"#{id}\">{id}</a>"))
             .collect::<Vec<_>>()
             .join(", ")
     );
-    for (sec, t) in sections.iter().zip(seconds) {
-        let _ = write!(
-            h,
-            "<h2 id=\"{}\">{}: {}</h2>{}<p><small>wall time {:.1} min</small></p>",
-            sec.id,
-            sec.id,
-            escape(&sec.title),
-            sec.text,
-            t / 60.0
-        );
-        for table in &sec.tables {
-            let _ = write!(h, "<table><caption>{}</caption><tr>", escape(&table.caption));
-            for c in &table.header {
-                let _ = write!(h, "<th>{}</th>", escape(c));
-            }
-            h.push_str("</tr>");
-            for row in &table.rows {
-                h.push_str("<tr>");
-                for c in row {
-                    let _ = write!(h, "<td>{}</td>", escape(c));
-                }
-                h.push_str("</tr>");
-            }
-            h.push_str("</table>");
-        }
-        for f in &sec.figures {
-            let _ = write!(h, "<div class=\"figure\">{f}</div>");
-        }
-        if !sec.verdicts.is_empty() {
-            h.push_str("<h3>Verdicts</h3><ul>");
-            for v in &sec.verdicts {
-                let _ = write!(
-                    h,
-                    "<li class=\"{}\">{}: <b>{}</b> ({}){}</li>",
-                    if v.holds { "yes" } else { "no" },
-                    escape(&v.claim),
-                    if v.holds { "yes" } else { "no" },
-                    escape(&v.numbers),
-                    if v.required {
-                        ""
-                    } else {
-                        " — reported, not required at this scale"
-                    }
-                );
-            }
-            h.push_str("</ul>");
-        }
+    for (_, html) in &parts {
+        h.push_str(html);
     }
-    h.push_str("<h2>Steps</h2><table><tr><th>step</th><th>seconds</th></tr>");
+    h.push_str("<h2>Steps of the last run</h2><table><tr><th>step</th><th>seconds</th></tr>");
     for (name, secs, cached) in &runner.timings {
         let _ = write!(
             h,
@@ -512,7 +549,7 @@ fn report(sections: &[Section], seconds: &[f64], mode: &str, runner: &Runner) ->
         );
     }
     h.push_str("</table></body></html>\n");
-    h
+    Ok(h)
 }
 
 fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {

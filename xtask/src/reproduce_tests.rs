@@ -137,3 +137,44 @@ fn forced_steps_run_once_per_invocation() {
     assert_eq!(cached, vec![false, true, false]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn the_report_shows_every_experiment_run_into_the_folder_in_the_papers_order() {
+    let out = std::env::temp_dir().join(format!("xtask-report-{}", std::process::id()));
+    let section = |id: &'static str, claim: &str| Section {
+        id,
+        title: format!("title of {id}"),
+        text: format!("<p>text of {id}</p>"),
+        tables: Vec::new(),
+        figures: Vec::new(),
+        verdicts: vec![Verdict {
+            claim: claim.into(),
+            holds: true,
+            numbers: "1 < 2".into(),
+            required: false,
+        }],
+        json: Value::Null,
+    };
+    // Run one at a time, fig3 first, then s1 (as with --only).
+    for (id, claim) in [("fig3", "a claim of fig3"), ("s1", "a claim of s1")] {
+        std::fs::create_dir_all(out.join(id)).unwrap();
+        write_atomically(
+            &out.join(id).join("section.html"),
+            &section_html(&section(id, claim), 90.0),
+        )
+        .unwrap();
+    }
+    let runner = Runner {
+        binary: PathBuf::from("spikegan"),
+        force: false,
+        timings: vec![("s1: a step".into(), 2.0, false)],
+        ran: Default::default(),
+    };
+    let html = report(&out, "full", &runner).unwrap();
+    let (s1, fig3) = (html.find("text of s1").unwrap(), html.find("text of fig3").unwrap());
+    assert!(s1 < fig3, "the paper's order: S1 before Fig. 3");
+    assert!(html.contains("a claim of fig3") && html.contains("wall time 1.5 min"));
+    assert!(html.contains("<a href=\"#s1\">s1</a>, <a href=\"#fig3\">fig3</a>"));
+    assert!(!html.contains("fig2") && html.contains("s1: a step"));
+    std::fs::remove_dir_all(&out).unwrap();
+}

@@ -48,6 +48,13 @@ fn required_verdicts_use_the_published_errors_or_the_noise_floor() {
         ),
         (false, true)
     );
+    // Our spatial DG: 0.25 is beyond 1.5 x 0.15 and the floor; 0.2 is within.
+    assert_eq!(find(&v, "our spatial DG is within 1.5x", "covariance"), (false, true));
+    let mut dg_rows = rows(0.2);
+    dg_rows[3] = row("our spatial DG", 0.2, 0.2);
+    let v = fig3_verdicts(&dg_rows);
+    assert_eq!(find(&v, "our spatial DG is within 1.5x", "covariance"), (true, true));
+    assert_eq!(find(&v, "our spatial DG is within 1.5x", "mean"), (true, true));
     // A missing row is never a pass.
     let v = fig3_verdicts(&rows(0.2)[1..]);
     assert_eq!(

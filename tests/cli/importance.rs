@@ -126,6 +126,12 @@ fn importance_maps_and_packets_of_a_trained_critic() {
         s(&packets),
     ]);
     assert!(e.contains("--percentile"), "{e}");
+    // A maps file whose recorded settings are corrupt is refused, naming the file and attribute.
+    let good = spike_data::io::read_sample_maps(&maps).unwrap();
+    let corrupt = dir.path().join("corrupt_maps.h5");
+    spike_data::io::write_sample_maps(&corrupt, &good.samples, &good.values, &[("step", -2.0)]).unwrap();
+    let e = fails(&["packets", "--maps", s(&corrupt), "--out", s(&packets)]);
+    assert!(e.contains("corrupt_maps.h5") && e.contains("'step'"), "{e}");
     let other = dir.path().join("other.h5");
     ok(&[
         "simulate",

@@ -214,16 +214,26 @@ fn spearman(pairs: &[(f64, f64)]) -> Option<f64> {
     (va > 0.0 && vb > 0.0).then(|| cov / (va * vb).sqrt())
 }
 
-/// The settings recorded with the maps (the defaults where an attribute is missing).
-fn params_of(attributes: &[(String, f64)]) -> ImportanceParams {
-    let get = |name: &str| attributes.iter().find(|(n, _)| n == name).map(|(_, v)| *v);
+/// The settings recorded with the maps (the defaults where an attribute is missing); an attribute
+/// that is not a non-negative whole number is an error naming the file.
+fn params_of(attributes: &[(String, f64)], file: &std::path::Path) -> anyhow::Result<ImportanceParams> {
+    let get = |name: &str, default: u64| -> anyhow::Result<u64> {
+        match attributes.iter().find(|(n, _)| n == name) {
+            None => Ok(default),
+            Some((_, v)) if v.is_finite() && *v >= 0.0 && v.fract() == 0.0 => Ok(*v as u64),
+            Some((_, v)) => anyhow::bail!(
+                "{}: attribute '{name}' of the importance maps is {v}, not a non-negative whole number",
+                file.display()
+            ),
+        }
+    };
     let d = ImportanceParams::default();
-    ImportanceParams {
-        window_width: get("window_width").map_or(d.window_width, |v| v as usize),
-        step: get("step").map_or(d.step, |v| v as usize),
-        shuffles: get("shuffles").map_or(d.shuffles, |v| v as usize),
-        seed: get("seed").map_or(d.seed, |v| v as u64),
-    }
+    Ok(ImportanceParams {
+        window_width: get("window_width", d.window_width as u64)? as usize,
+        step: get("step", d.step as u64)? as usize,
+        shuffles: get("shuffles", d.shuffles as u64)? as usize,
+        seed: get("seed", d.seed)?,
+    })
 }
 
 pub fn packets(a: &PacketsArgs) -> anyhow::Result<Outcome> {
@@ -238,7 +248,7 @@ pub fn packets(a: &PacketsArgs) -> anyhow::Result<Outcome> {
         n_samples: n,
         neurons,
         bins,
-        params: params_of(&file.attributes),
+        params: params_of(&file.attributes, &a.maps)?,
     };
     let (threshold, aligned) = aligned_packets(&maps, &file.samples, a.percentile)?;
     let size = neurons * bins;

@@ -33,7 +33,7 @@ fn main() -> anyhow::Result<()> {
         "reproduce" => reproduce::reproduce(rest),
         "help" | "--help" | "-h" => {
             println!(
-                "cargo xtask <task>\n\n  setup       install system dependencies (libhdf5) and build\n  ci          setup + fmt check + clippy -D warnings + tests + docs\n  quickstart  setup + run spikegan on the shared retina data [--data-dir D]\n  reproduce   the paper's experiments, report in results/ [--quick] [--only fig2,s1,fig3,s6,fig4,s2-s4] [--out D] [--data-dir D] [--gan-minutes M] [--backend flex|cuda] [--force]"
+                "cargo xtask <task>\n\n  setup       install system dependencies (libhdf5) and build\n  ci          setup + fmt check + clippy -D warnings + tests + docs + quick reproduction (results/ci)\n  quickstart  setup + run spikegan on the shared retina data [--data-dir D]\n  reproduce   the paper's experiments, report in results/ [--quick] [--only fig2,s1,fig3,s6,fig4,s2-s4] [--out D] [--data-dir D] [--gan-minutes M | --paper-iterations] [--backend flex|cuda] [--spikegan PATH] [--force]"
             );
             Ok(())
         }

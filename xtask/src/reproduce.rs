@@ -81,7 +81,7 @@ pub struct Options {
 }
 
 const USAGE: &str =
-    "cargo xtask reproduce [--quick] [--only LIST] [--out DIR] [--data-dir DIR] [--gan-minutes M] [--force]
+    "cargo xtask reproduce [--quick] [--only LIST] [--out DIR] [--data-dir DIR] [--gan-minutes M | --paper-iterations] [--backend B] [--spikegan PATH] [--force]
 
   --quick          reduced scale: GANs of 0.5-1.5 min, tens of importance maps (under 10 min)
   --only LIST      experiments to run, comma-separated: fig2, s1, fig3, s6, fig4, s2-s4

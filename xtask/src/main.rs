@@ -1,7 +1,7 @@
 //! Project automation, as plain Rust: `cargo xtask <task>`.
 //!
 //! - `setup`: install what a fresh Debian machine lacks (libhdf5 via apt-get) and build.
-//! - `ci`: setup, then fmt check, clippy -D warnings, tests, docs without warnings.
+//! - `ci`: setup, then fmt check, clippy -D warnings, tests, docs without warnings, and the quick reproduction.
 //! - `quickstart`: setup, then run `spikegan` on the shared retina data (the README's main job):
 //!   verify the files, describe the recording, and compute the paper's Fig. 3 errors of its
 //!   published baselines (`results/fig3_baseline_errors.json`).

@@ -9,6 +9,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// See the `mimalloc` entry in Cargo.toml: training's buffers stay mapped between steps.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Generate realistic neural population spike patterns and measure how realistic they are.
 #[derive(Parser, Debug)]
 #[command(name = "spikegan", version, about, long_about = None)]

@@ -1,10 +1,16 @@
 //! Timing harness (run by `cargo xtask bench train`): training iterations per second on the
 //! retina configuration (N 50, T 32, batch 64, 1 generator + 5 critic updates with the gradient
-//! penalty, the paper's settings), on the flex CPU backend. Prints one JSON object.
+//! penalty, the paper's settings), on the flex CPU backend, with the host kernels of the conv
+//! critic (the default) and with Burn's autodiff for every step. Prints one JSON object.
 //!
-//! `SPIKEGAN_BENCH_ITERS` (default 60) iterations are timed after 10 warm-up iterations.
+//! `SPIKEGAN_BENCH_ITERS` (default 60) iterations are timed after 10 warm-up iterations, for each.
 
 use std::path::PathBuf;
+
+// As in the `spikegan` binary: glibc's allocator returns the large per-step buffers to the kernel
+// and page-faults them back in every step (about 10^5 faults per second of training).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::time::Instant;
 
 use burn::tensor::Device;
@@ -28,27 +34,37 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(60);
     let device = Device::flex().autodiff();
-    let mut trainer = Trainer::new(TrainingConfig::paper(ModelConfig::new()), &data, &device).unwrap();
-    for _ in 0..10 {
-        trainer.step(&data).unwrap();
-    }
-    let mut times: Vec<f64> = (0..iters)
-        .map(|_| {
-            let t = Instant::now();
-            trainer.step(&data).unwrap();
-            t.elapsed().as_secs_f64()
-        })
-        .collect();
-    let mean = times.iter().sum::<f64>() / iters as f64;
-    times.sort_by(f64::total_cmp);
+    let host = time_iterations(&data, &device, true, iters);
+    let autodiff = time_iterations(&data, &device, false, iters);
     println!(
         "{}",
         serde_json::json!({
             "backend": "flex",
             "threads": std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "all cores".into()),
             "iterations_timed": iters,
-            "median_iter_s": times[iters / 2],
-            "it_per_s": 1.0 / mean,
+            "median_iter_s": host.0,
+            "it_per_s": host.1,
+            "autodiff_median_iter_s": autodiff.0,
+            "autodiff_it_per_s": autodiff.1,
         })
     );
+}
+
+/// (median seconds per iteration, iterations per second) of `iters` iterations after 10 warm-up.
+fn time_iterations(data: &TrainingData, device: &Device, host_kernels: bool, iters: usize) -> (f64, f64) {
+    let mut trainer = Trainer::new(TrainingConfig::paper(ModelConfig::new()), data, device).unwrap();
+    trainer.set_host_kernels(host_kernels);
+    for _ in 0..10 {
+        trainer.step(data).unwrap();
+    }
+    let mut times: Vec<f64> = (0..iters)
+        .map(|_| {
+            let t = Instant::now();
+            trainer.step(data).unwrap();
+            t.elapsed().as_secs_f64()
+        })
+        .collect();
+    let mean = times.iter().sum::<f64>() / iters as f64;
+    times.sort_by(f64::total_cmp);
+    (times[iters / 2], 1.0 / mean)
 }

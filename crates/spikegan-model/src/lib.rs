@@ -28,6 +28,7 @@
 pub mod checkpoint;
 pub mod config;
 mod error;
+pub mod host;
 pub mod importance;
 pub mod model;
 pub mod penalty;

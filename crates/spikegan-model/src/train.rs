@@ -6,7 +6,7 @@
 //! checkpoint. Each iteration is one generator update (skipped at the very first iteration)
 //! followed by `critic_iters` critic updates, each on the next real batch.
 
-use burn::module::Module;
+use burn::module::{Module, Param};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::seq::SliceRandom;
@@ -17,6 +17,7 @@ use spike_data::{PackedSamples, SampleSet};
 
 use crate::config::TrainingConfig;
 use crate::error::{GanError, Result};
+use crate::host::{HostConvCritic, HostConvGenerator};
 use crate::model::{Critic, Generator, InitRng};
 use crate::penalty::gradient_penalty;
 
@@ -84,6 +85,15 @@ impl TrainingData {
     /// The windows `indices` as a `[B, N, T]` f32 tensor of 0/1.
     fn batch(&self, indices: &[usize], device: &Device) -> Tensor<3> {
         let (n, t) = (self.neurons(), self.bins());
+        Tensor::from_data(
+            TensorData::new(self.batch_values(indices), [indices.len(), n, t]),
+            device,
+        )
+    }
+
+    /// The windows `indices` as `[B, N, T]` row-major 0/1 values.
+    fn batch_values(&self, indices: &[usize]) -> Vec<f32> {
+        let (n, t) = (self.neurons(), self.bins());
         let mut values = vec![0f32; indices.len() * n * t];
         let mut row = vec![0u64; self.packed.words_per_sample()];
         for (b, &s) in indices.iter().enumerate() {
@@ -99,7 +109,7 @@ impl TrainingData {
                 }
             }
         }
-        Tensor::from_data(TensorData::new(values, [indices.len(), n, t]), device)
+        values
     }
 }
 
@@ -145,6 +155,7 @@ pub struct Trainer {
     rng: ChaCha8Rng,
     order: Vec<usize>,
     state: TrainerState,
+    host_kernels: bool,
 }
 
 fn adam(c: &TrainingConfig) -> ModuleOptimizer {
@@ -157,6 +168,14 @@ fn adam(c: &TrainingConfig) -> ModuleOptimizer {
 
 fn scalar(t: Tensor<1>) -> f64 {
     t.into_scalar::<f32>() as f64
+}
+
+/// Registers `values` (row-major, the parameter's shape) as the gradient of `param`.
+fn register<const D: usize>(grads: &mut GradientsParams, param: &Param<Tensor<D>>, values: Vec<f32>, device: &Device) {
+    grads.register(
+        param.id,
+        Tensor::<D>::from_data(TensorData::new(values, param.val().dims()), device),
+    );
 }
 
 impl Trainer {
@@ -197,6 +216,7 @@ impl Trainer {
                 cursor: 0,
                 rng_word_pos: 0,
             },
+            host_kernels: *device == Device::flex(),
             config,
             generator,
             critic,
@@ -208,6 +228,38 @@ impl Trainer {
     /// Iterations done so far.
     pub fn iteration(&self) -> usize {
         self.state.iteration
+    }
+
+    /// Whether the conv critic's updates run on the host ([`crate::host`]); on by default on the
+    /// CPU (`flex`) device. Off, every step goes through Burn's autodiff: the same mathematics,
+    /// different rounding, several times slower on the CPU.
+    pub fn host_kernels(&self) -> bool {
+        self.host_kernels
+    }
+
+    /// Turns the host kernels on or off (they only ever apply on the `flex` device).
+    pub fn set_host_kernels(&mut self, on: bool) {
+        self.host_kernels = on && self.device == Device::flex();
+    }
+
+    /// The conv generator's parameters on the host, when the host kernels apply.
+    fn host_generator(&self) -> Option<HostConvGenerator> {
+        match (&self.generator, self.host_kernels) {
+            (Generator::Conv(g), true) => Some(HostConvGenerator::new(g)),
+            _ => None,
+        }
+    }
+
+    /// The conv critic's parameters on the host, when the host kernels apply.
+    fn host_critic(&self) -> Option<HostConvCritic> {
+        match (&self.critic, self.host_kernels) {
+            (Critic::Conv(c), true) => Some(HostConvCritic::new(
+                c,
+                self.config.model.neurons,
+                self.config.model.bins,
+            )),
+            _ => None,
+        }
     }
 
     /// The device the networks live on.
@@ -227,6 +279,11 @@ impl Trainer {
     }
 
     fn next_batch(&mut self, data: &TrainingData) -> Tensor<3> {
+        let idx = self.next_indices(data);
+        data.batch(&idx, &self.device)
+    }
+
+    fn next_indices(&mut self, data: &TrainingData) -> Vec<usize> {
         let b = self.config.batch;
         let mut idx = Vec::with_capacity(b);
         while idx.len() < b {
@@ -238,18 +295,25 @@ impl Trainer {
             idx.push(self.order[self.state.cursor]);
             self.state.cursor += 1;
         }
-        data.batch(&idx, &self.device)
+        idx
+    }
+
+    /// `[batch, latent]` standard normal values from the training RNG.
+    fn noise_values(&mut self, batch: usize) -> Vec<f32> {
+        (0..batch * self.config.model.latent)
+            .map(|_| StandardNormal.sample(&mut self.rng))
+            .collect()
     }
 
     fn noise(&mut self, batch: usize) -> Tensor<2> {
-        let latent = self.config.model.latent;
-        let z: Vec<f32> = (0..batch * latent)
-            .map(|_| StandardNormal.sample(&mut self.rng))
-            .collect();
-        Tensor::from_data(TensorData::new(z, [batch, latent]), &self.device)
+        let z = self.noise_values(batch);
+        Tensor::from_data(TensorData::new(z, [batch, self.config.model.latent]), &self.device)
     }
 
     fn generator_step(&mut self) -> f64 {
+        if let (Some(generator), Some(critic)) = (self.host_generator(), self.host_critic()) {
+            return self.host_generator_step(&generator, &critic);
+        }
         let (n, t) = (self.config.model.neurons, self.config.model.bins);
         let z = self.noise(self.config.batch);
         let frozen = self.critic.clone().no_grad();
@@ -262,8 +326,42 @@ impl Trainer {
         value
     }
 
+    /// [`Trainer::generator_step`] with the gradients from [`crate::host`]: the critic's input
+    /// gradient of `-mean D(fake)` backpropagated through the generator.
+    fn host_generator_step(&mut self, generator: &HostConvGenerator, critic: &HostConvCritic) -> f64 {
+        let b = self.config.batch;
+        let z = self.noise_values(b);
+        let forward = generator.forward(&z);
+        let (grad, scores) = critic.input_gradient(&forward.probabilities, -1.0 / b as f32);
+        let g = generator.gradients(&forward, &grad);
+        let Generator::Conv(net) = &self.generator else {
+            unreachable!("host kernels only run the conv generator")
+        };
+        let inner = self.device.clone().without_autodiff();
+        let mut grads = GradientsParams::new();
+        register(&mut grads, &net.fc.weight, g.fc_weight, &inner);
+        register(&mut grads, &net.conv1.weight, g.conv1_weight, &inner);
+        register(&mut grads, &net.conv2.weight, g.conv2_weight, &inner);
+        for (bias, v) in [
+            (&net.fc.bias, g.fc_bias),
+            (&net.conv1.bias, g.conv1_bias),
+            (&net.conv2.bias, g.conv2_bias),
+        ] {
+            if let Some(bias) = bias {
+                register(&mut grads, bias, v, &inner);
+            }
+        }
+        self.generator = self
+            .opt_generator
+            .step(self.config.lr_generator, self.generator.clone(), grads);
+        -scores.iter().sum::<f64>() / b as f64
+    }
+
     /// One critic update; returns (loss, penalty, Wasserstein estimate).
-    fn critic_step(&mut self, data: &TrainingData) -> (f64, f64, f64) {
+    fn critic_step(&mut self, data: &TrainingData, generator: Option<&HostConvGenerator>) -> (f64, f64, f64) {
+        if let (Some(generator), Some(critic)) = (generator, self.host_critic()) {
+            return self.host_critic_step(data, generator, &critic);
+        }
         let (n, t, b) = (self.config.model.neurons, self.config.model.bins, self.config.batch);
         let real = self.next_batch(data);
         let z = self.noise(b);
@@ -281,6 +379,41 @@ impl Trainer {
         values
     }
 
+    /// [`Trainer::critic_step`] with the conv critic's gradients from [`crate::host`]; the same
+    /// draws from the RNG in the same order.
+    fn host_critic_step(
+        &mut self,
+        data: &TrainingData,
+        generator: &HostConvGenerator,
+        critic: &HostConvCritic,
+    ) -> (f64, f64, f64) {
+        let b = self.config.batch;
+        let real = data.batch_values(&self.next_indices(data));
+        let z = self.noise_values(b);
+        let fake = generator.forward(&z).probabilities;
+        let alpha: Vec<f32> = (0..b).map(|_| self.rng.random::<f32>()).collect();
+        let g = critic.gradients(&real, &fake, &alpha, self.config.lambda_gp);
+        let Critic::Conv(c) = &self.critic else {
+            unreachable!("host kernels only run the conv critic")
+        };
+        let inner = self.device.clone().without_autodiff();
+        let mut grads = GradientsParams::new();
+        register(&mut grads, &c.conv1.weight, g.conv1_weight, &inner);
+        register(&mut grads, &c.conv2.weight, g.conv2_weight, &inner);
+        register(&mut grads, &c.fc.weight, g.fc_weight, &inner);
+        for (bias, v) in [
+            (&c.conv1.bias, g.conv1_bias),
+            (&c.conv2.bias, g.conv2_bias),
+            (&c.fc.bias, vec![g.fc_bias]),
+        ] {
+            if let Some(bias) = bias {
+                register(&mut grads, bias, v, &inner);
+            }
+        }
+        self.critic = self.opt_critic.step(self.config.lr_critic, self.critic.clone(), grads);
+        (g.loss, g.penalty, g.wasserstein)
+    }
+
     /// One iteration; errors when a loss becomes NaN or infinite (the networks are then not
     /// to be trusted: reload the last checkpoint).
     pub fn step(&mut self, data: &TrainingData) -> Result<IterationLog> {
@@ -290,9 +423,10 @@ impl Trainer {
         } else {
             f64::NAN
         };
+        let generator = self.host_generator();
         let mut last = (0.0, 0.0, 0.0);
         for _ in 0..self.config.critic_iters {
-            last = self.critic_step(data);
+            last = self.critic_step(data, generator.as_ref());
         }
         let log = IterationLog {
             iteration,

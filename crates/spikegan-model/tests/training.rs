@@ -302,3 +302,45 @@ fn a_generator_samples_through_the_shared_model_interface() {
             .contains("windows of 16 bins")
     );
 }
+
+/// The same run with and without the host kernels ([`spikegan_model::host`]): equal up to
+/// rounding after a few iterations.
+#[test]
+fn trainer_with_host_kernels_follows_autodiff() {
+    let p = UniformParams {
+        neurons: 4,
+        bins: 16,
+        samples: 256,
+        rate: 0.25,
+        corr: 0.3,
+        group: 2,
+        refractory: 0.0,
+    };
+    let data = TrainingData::new(&simulate_uniform(&p, 11, 0).unwrap().samples, 0.0).unwrap();
+    let config = TrainingConfig::fast(ModelConfig::new().with_neurons(4).with_bins(16).with_base_features(8))
+        .with_batch(5)
+        .with_seed(4);
+    let dev = device();
+    let mut host = Trainer::new(config.clone(), &data, &dev).unwrap();
+    let mut burn = Trainer::new(config, &data, &dev).unwrap();
+    burn.set_host_kernels(false);
+    assert!(host.host_kernels() && !burn.host_kernels());
+    for _ in 0..3 {
+        let (a, b) = (host.step(&data).unwrap(), burn.step(&data).unwrap());
+        assert!(
+            (a.critic_loss - b.critic_loss).abs() < 1e-5 * b.critic_loss.abs(),
+            "{a:?} vs {b:?}"
+        );
+        if b.generator_loss.is_finite() {
+            assert!((a.generator_loss - b.generator_loss).abs() < 1e-6, "{a:?} vs {b:?}");
+        }
+    }
+    let (Critic::Conv(a), Critic::Conv(b)) = (&host.critic, &burn.critic) else {
+        unreachable!()
+    };
+    let values = |t: Tensor<3>| t.into_data().convert::<f64>().try_to_vec::<f64>().unwrap();
+    let (a, b) = (values(a.conv2.weight.val()), values(b.conv2.weight.val()));
+    let moved = b.iter().map(|v| v.abs()).sum::<f64>();
+    let diff = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).sum::<f64>();
+    assert!(diff < 1e-5 * moved, "weights differ: {diff} of {moved}");
+}

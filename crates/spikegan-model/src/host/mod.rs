@@ -1,0 +1,246 @@
+//! The conv critic's training arithmetic written out on the host, for CPU backends.
+//!
+//! On the CPU, Burn's autodiff spends most of a critic update in per-element copies (the shifted
+//! views of each convolution, the scatter of its adjoint, masks), not in arithmetic. Here the whole
+//! update of the semi-convolutional critic is a handful of large matrix products (faer) over
+//! buffers in channel-major layout `[C, B, L]`:
+//!
+//! - the forward pass of the real, fake and interpolated batches together (`3B` samples);
+//! - the gradient of `-(mean D(real) - mean D(fake))`, by ordinary backpropagation;
+//! - the gradient penalty `lambda * mean_b (||dD/dx(x_hat_b)|| - 1)^2` and its parameter gradient.
+//!   With the leaky-ReLU slopes constant (they are, almost everywhere), the input gradient
+//!   `g = W1^T S1 W2^T S2 w_fc` is linear in each weight, so its parameter gradient is one more
+//!   forward pass of `u = dP/dg` through the slopes (`r1 = S1 W1 u`, `r2 = S2 W2 r1`), paired with
+//!   the backpropagated errors: `dW1 = delta1 u^T`, `dW2 = delta2 r1^T`, `dw_fc = sum_b r2`; the
+//!   biases get no penalty gradient.
+//!
+//! The weight gradients of both terms come from one product per layer, the penalty's columns
+//! sitting in the interpolated batch's slot. The gradients go back to Burn's Adam, so optimiser
+//! state, checkpoints and the CUDA path are unchanged. Checked against Burn's autodiff (itself
+//! checked against finite differences) in `tests/penalty.rs`.
+
+use faer::{Accum, MatMut, MatRef, Par};
+use rayon::prelude::*;
+
+use crate::model::LEAK;
+
+mod critic;
+mod generator;
+
+pub use critic::{CriticGradients, HostConvCritic};
+pub use generator::{GeneratorGradients, HostConvGenerator};
+
+/// A tensor's values as row-major f32.
+pub(crate) fn host_values<const D: usize>(t: burn::tensor::Tensor<D>) -> Vec<f32> {
+    t.into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .expect("converted to f32")
+}
+
+pub(crate) fn slope(a: f32) -> f32 {
+    if a > 0.0 { 1.0 } else { LEAK as f32 }
+}
+
+pub(crate) fn leaky(a: f32) -> f32 {
+    a * slope(a)
+}
+
+/// `dst = [dst +] lhs * rhs`, in parallel over the rayon pool: the columns of `dst` are split
+/// between the pool's threads and each part is one sequential faer product. (faer's own parallel
+/// mode runs a second, spinning thread pool, which on a 2-core machine starves the rayon work
+/// between products: measured 3-10x slower element-wise passes.)
+pub(crate) fn matmul(dst: MatMut<'_, f32>, accumulate: bool, lhs: MatRef<'_, f32>, rhs: MatRef<'_, f32>) {
+    split_matmul(dst, accumulate, lhs, rhs, rayon::current_num_threads());
+}
+
+fn split_matmul(dst: MatMut<'_, f32>, accumulate: bool, lhs: MatRef<'_, f32>, rhs: MatRef<'_, f32>, parts: usize) {
+    // Parts of at least 64 columns, boundaries on multiples of 16.
+    if parts < 2 || dst.ncols() < 128 {
+        let accum = if accumulate { Accum::Add } else { Accum::Replace };
+        faer::linalg::matmul::matmul(dst, accum, lhs, rhs, 1.0, Par::Seq);
+        clear_upper_vector_state();
+        return;
+    }
+    let n = dst.ncols();
+    let left_parts = parts / 2;
+    let mid = (n * left_parts / parts).div_ceil(16) * 16;
+    let (left, right) = dst.split_at_col_mut(mid);
+    let (rhs_left, rhs_right) = rhs.split_at_col(mid);
+    rayon::join(
+        || split_matmul(left, accumulate, lhs, rhs_left, left_parts),
+        || split_matmul(right, accumulate, lhs, rhs_right, parts - left_parts),
+    );
+}
+
+/// A strided convolution with symmetric zero padding `k/2` (as [`crate::model::conv1d_channel_major`]),
+/// optionally of the input upsampled (nearest neighbour) by `upsample` first.
+pub(crate) struct Conv {
+    pub(crate) c_in: usize,
+    pub(crate) c_out: usize,
+    pub(crate) k: usize,
+    pub(crate) stride: usize,
+    pub(crate) upsample: usize,
+    /// `[c_out, c_in * k]`, row `o`, column `c * k + j`.
+    pub(crate) weight: Vec<f32>,
+    /// `[c_out]`.
+    pub(crate) bias: Vec<f32>,
+}
+
+impl Conv {
+    pub(crate) fn from_burn(conv: &burn::nn::conv::Conv1d, stride: usize, upsample: usize) -> Self {
+        let [c_out, c_in, k] = conv.weight.val().dims();
+        Conv {
+            c_in,
+            c_out,
+            k,
+            stride,
+            upsample,
+            weight: host_values(conv.weight.val()),
+            bias: conv
+                .bias
+                .as_ref()
+                .map(|b| host_values(b.val()))
+                .unwrap_or_else(|| vec![0.0; c_out]),
+        }
+    }
+
+    /// Output length for an input (before upsampling) of length `l`.
+    pub(crate) fn l_out(&self, l: usize) -> usize {
+        (l * self.upsample + 2 * (self.k / 2) - self.k) / self.stride + 1
+    }
+
+    pub(crate) fn weight(&self) -> MatRef<'_, f32> {
+        MatRef::from_row_major_slice(&self.weight, self.c_out, self.c_in * self.k)
+    }
+
+    /// For kernel tap `j`: the source position (in the input before upsampling) that each output
+    /// position reads, `None` in the padding.
+    fn taps(&self, j: usize, l: usize) -> Vec<Option<usize>> {
+        let (pad, up) = (self.k / 2, self.upsample);
+        (0..self.l_out(l))
+            .map(|o| {
+                let p = o * self.stride + j;
+                (p >= pad && p - pad < l * up).then(|| (p - pad) / up)
+            })
+            .collect()
+    }
+
+    /// Columns of the convolution of `src` (`[c_in, nb, l]`) into samples `b0..b0 + nb` of `dst`
+    /// (`[c_in * k, total * l_out]`): row `c * k + j`, column `b * l_out + o` holds
+    /// `up[c, b, o * stride + j - k/2]` (zero outside), `up` being `src` upsampled.
+    pub(crate) fn im2col(&self, src: &[f32], nb: usize, l: usize, dst: &mut [f32], b0: usize) {
+        let (k, l_out) = (self.k, self.l_out(l));
+        let taps: Vec<Vec<Option<usize>>> = (0..k).map(|j| self.taps(j, l)).collect();
+        let cols = dst.len() / (self.c_in * k);
+        dst.par_chunks_mut(cols).enumerate().for_each(|(row, out)| {
+            let (c, taps) = (row / k, &taps[row % k]);
+            for b in 0..nb {
+                let x = &src[(c * nb + b) * l..][..l];
+                let o_row = &mut out[(b0 + b) * l_out..][..l_out];
+                for (v, tap) in o_row.iter_mut().zip(taps) {
+                    *v = tap.map_or(0.0, |p| x[p]);
+                }
+            }
+        });
+    }
+
+    /// The adjoint of [`Conv::im2col`]: samples `b0..b0 + nb` of the columns `src`
+    /// (`[c_in * k, total * l_out]`) scatter-added into `dst` (`[c_in, nb, l]`, overwritten).
+    pub(crate) fn col2im(&self, src: &[f32], b0: usize, nb: usize, l: usize, dst: &mut [f32]) {
+        let (k, l_out) = (self.k, self.l_out(l));
+        let taps: Vec<Vec<Option<usize>>> = (0..k).map(|j| self.taps(j, l)).collect();
+        let cols = src.len() / (self.c_in * k);
+        dst.par_chunks_mut(nb * l).enumerate().for_each(|(c, out)| {
+            out.fill(0.0);
+            for (j, taps) in taps.iter().enumerate() {
+                let row = &src[(c * k + j) * cols..][..cols];
+                for b in 0..nb {
+                    let r = &row[(b0 + b) * l_out..][..l_out];
+                    let x = &mut out[b * l..][..l];
+                    for (&v, tap) in r.iter().zip(taps) {
+                        if let Some(p) = tap {
+                            x[*p] += v;
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /// Pre-activations `[c_out, total * l_out]` of the columns, with the bias.
+    pub(crate) fn forward(&self, cols: &[f32], out: &mut [f32]) {
+        let n = cols.len() / (self.c_in * self.k);
+        for (row, &b) in out.chunks_mut(n).zip(&self.bias) {
+            row.fill(b);
+        }
+        let rhs = MatRef::from_row_major_slice(cols, self.c_in * self.k, n);
+        matmul(
+            MatMut::from_row_major_slice_mut(out, self.c_out, n),
+            true,
+            self.weight(),
+            rhs,
+        );
+    }
+
+    /// `W^T delta` for the column range `[c0, c0 + n)` of `delta` (`[c_out, total]`), into `out`
+    /// (`[c_in * k, n]`).
+    pub(crate) fn backward_columns(&self, delta: &[f32], c0: usize, n: usize, out: &mut [f32]) {
+        let total = delta.len() / self.c_out;
+        let rhs = MatRef::from_row_major_slice(delta, self.c_out, total).subcols(c0, n);
+        let dst = MatMut::from_row_major_slice_mut(out, self.c_in * self.k, n);
+        matmul(dst, false, self.weight().transpose(), rhs);
+    }
+
+    /// Weight gradient `delta cols^T`, `[c_out, c_in * k]`.
+    pub(crate) fn weight_gradient(&self, delta: &[f32], cols: &[f32]) -> Vec<f32> {
+        let n = cols.len() / (self.c_in * self.k);
+        let mut out = vec![0.0; self.weight.len()];
+        let lhs = MatRef::from_row_major_slice(delta, self.c_out, n);
+        let rhs = MatRef::from_row_major_slice(cols, self.c_in * self.k, n).transpose();
+        matmul(
+            MatMut::from_row_major_slice_mut(&mut out, self.c_out, self.c_in * self.k),
+            false,
+            lhs,
+            rhs,
+        );
+        out
+    }
+}
+
+/// `[nb, c, l]` (batch-major) -> `[c, nb, l]` (channel-major).
+pub(crate) fn to_channel_major(x: &[f32], c: usize, l: usize) -> Vec<f32> {
+    let nb = x.len() / (c * l);
+    let mut out = vec![0.0; x.len()];
+    for (b, sample) in x.chunks(c * l).enumerate() {
+        for (i, row) in sample.chunks(l).enumerate() {
+            out[(i * nb + b) * l..][..l].copy_from_slice(row);
+        }
+    }
+    out
+}
+
+/// `[c, nb, l]` (channel-major) -> `[nb, c, l]` (batch-major).
+pub(crate) fn to_batch_major(x: &[f32], c: usize, l: usize) -> Vec<f32> {
+    let nb = x.len() / (c * l);
+    let mut out = vec![0.0; x.len()];
+    for (i, rows) in x.chunks(nb * l).enumerate() {
+        for (b, row) in rows.chunks(l).enumerate() {
+            out[(b * c + i) * l..][..l].copy_from_slice(row);
+        }
+    }
+    out
+}
+
+/// Clears the upper halves of the vector registers (`vzeroupper`) after faer's AVX-512 kernels,
+/// which leave them dirty: every SSE instruction that follows (this workspace is compiled for
+/// x86-64-v2, so all of its own code) then pays a merge penalty; measured 25-50x slower
+/// element-wise loops after a product.
+#[allow(unsafe_code)]
+fn clear_upper_vector_state() {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx") {
+        // SAFETY: the CPU supports AVX (checked just above), which is all `vzeroupper` needs.
+        unsafe { std::arch::x86_64::_mm256_zeroupper() }
+    }
+}

@@ -98,13 +98,16 @@ impl HostConvCritic {
         self.conv2.im2col(&h1, nb, l1, &mut cols1, 0);
         let mut a2 = vec![0.0; self.conv2.c_out * nb * l2];
         self.conv2.forward(&cols1, &mut a2);
-        let mut scores = vec![f64::from(self.fc_bias); nb];
-        for (c, rows) in a2.chunks(nb * l2).enumerate() {
-            let w = &self.fc_weight[c * l2..][..l2];
-            for (s, row) in scores.iter_mut().zip(rows.chunks(l2)) {
-                *s += row.iter().zip(w).map(|(&a, &w)| f64::from(leaky(a) * w)).sum::<f64>();
-            }
-        }
+        let scores = (0..nb)
+            .into_par_iter()
+            .map(|b| {
+                let per_channel = self.fc_weight.chunks(l2).enumerate().map(|(c, w)| {
+                    let row = &a2[(c * nb + b) * l2..][..l2];
+                    row.iter().zip(w).map(|(&a, &w)| leaky(a) * w).sum::<f32>()
+                });
+                f64::from(self.fc_bias) + per_channel.map(f64::from).sum::<f64>()
+            })
+            .collect();
         Forward {
             nb,
             cols0,

@@ -114,32 +114,45 @@ impl Conv {
         MatRef::from_row_major_slice(&self.weight, self.c_out, self.c_in * self.k)
     }
 
-    /// For kernel tap `j`: the source position (in the input before upsampling) that each output
-    /// position reads, `None` in the padding.
-    fn taps(&self, j: usize, l: usize) -> Vec<Option<usize>> {
-        let (pad, up) = (self.k / 2, self.upsample);
-        (0..self.l_out(l))
-            .map(|o| {
-                let p = o * self.stride + j;
-                (p >= pad && p - pad < l * up).then(|| (p - pad) / up)
-            })
-            .collect()
+    /// For kernel tap `j`: the output positions `lo..hi` that read the input (the others read
+    /// the padding), and the (upsampled) input position `lo` reads.
+    fn tap(&self, j: usize, l: usize) -> Tap {
+        let (pad, stride) = (self.k / 2, self.stride);
+        let lo = pad.saturating_sub(j).div_ceil(stride);
+        let hi = (l * self.upsample + pad)
+            .saturating_sub(j)
+            .div_ceil(stride)
+            .min(self.l_out(l));
+        Tap {
+            lo,
+            hi: hi.max(lo),
+            first: lo * stride + j - pad,
+        }
     }
 
     /// Columns of the convolution of `src` (`[c_in, nb, l]`) into samples `b0..b0 + nb` of `dst`
     /// (`[c_in * k, total * l_out]`): row `c * k + j`, column `b * l_out + o` holds
     /// `up[c, b, o * stride + j - k/2]` (zero outside), `up` being `src` upsampled.
     pub(crate) fn im2col(&self, src: &[f32], nb: usize, l: usize, dst: &mut [f32], b0: usize) {
-        let (k, l_out) = (self.k, self.l_out(l));
-        let taps: Vec<Vec<Option<usize>>> = (0..k).map(|j| self.taps(j, l)).collect();
+        let (k, l_out, stride, up) = (self.k, self.l_out(l), self.stride, self.upsample);
+        let taps: Vec<Tap> = (0..k).map(|j| self.tap(j, l)).collect();
         let cols = dst.len() / (self.c_in * k);
         dst.par_chunks_mut(cols).enumerate().for_each(|(row, out)| {
-            let (c, taps) = (row / k, &taps[row % k]);
+            let (c, Tap { lo, hi, first }) = (row / k, taps[row % k]);
             for b in 0..nb {
                 let x = &src[(c * nb + b) * l..][..l];
                 let o_row = &mut out[(b0 + b) * l_out..][..l_out];
-                for (v, tap) in o_row.iter_mut().zip(taps) {
-                    *v = tap.map_or(0.0, |p| x[p]);
+                o_row[..lo].fill(0.0);
+                o_row[hi..].fill(0.0);
+                let o_row = &mut o_row[lo..hi];
+                if up == 1 {
+                    for (v, &x) in o_row.iter_mut().zip(x[first..].iter().step_by(stride)) {
+                        *v = x;
+                    }
+                } else {
+                    for (i, v) in o_row.iter_mut().enumerate() {
+                        *v = x[(first + i * stride) / up];
+                    }
                 }
             }
         });
@@ -148,19 +161,23 @@ impl Conv {
     /// The adjoint of [`Conv::im2col`]: samples `b0..b0 + nb` of the columns `src`
     /// (`[c_in * k, total * l_out]`) scatter-added into `dst` (`[c_in, nb, l]`, overwritten).
     pub(crate) fn col2im(&self, src: &[f32], b0: usize, nb: usize, l: usize, dst: &mut [f32]) {
-        let (k, l_out) = (self.k, self.l_out(l));
-        let taps: Vec<Vec<Option<usize>>> = (0..k).map(|j| self.taps(j, l)).collect();
+        let (k, l_out, stride, up) = (self.k, self.l_out(l), self.stride, self.upsample);
+        let taps: Vec<Tap> = (0..k).map(|j| self.tap(j, l)).collect();
         let cols = src.len() / (self.c_in * k);
         dst.par_chunks_mut(nb * l).enumerate().for_each(|(c, out)| {
             out.fill(0.0);
-            for (j, taps) in taps.iter().enumerate() {
+            for (j, &Tap { lo, hi, first }) in taps.iter().enumerate() {
                 let row = &src[(c * k + j) * cols..][..cols];
                 for b in 0..nb {
-                    let r = &row[(b0 + b) * l_out..][..l_out];
+                    let r = &row[(b0 + b) * l_out..][lo..hi];
                     let x = &mut out[b * l..][..l];
-                    for (&v, tap) in r.iter().zip(taps) {
-                        if let Some(p) = tap {
-                            x[*p] += v;
+                    if up == 1 {
+                        for (x, &v) in x[first..].iter_mut().step_by(stride).zip(r) {
+                            *x += v;
+                        }
+                    } else {
+                        for (i, &v) in r.iter().enumerate() {
+                            x[(first + i * stride) / up] += v;
                         }
                     }
                 }
@@ -206,6 +223,14 @@ impl Conv {
         );
         out
     }
+}
+
+/// Where one kernel tap of a convolution reads: see [`Conv::tap`].
+#[derive(Clone, Copy)]
+struct Tap {
+    lo: usize,
+    hi: usize,
+    first: usize,
 }
 
 /// `[nb, c, l]` (batch-major) -> `[c, nb, l]` (channel-major).

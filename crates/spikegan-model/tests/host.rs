@@ -45,8 +45,12 @@ fn rel_diff(host: &[f32], reference: &[f64]) -> f64 {
         / scale
 }
 
-fn critic(dev: &Device) -> ConvCritic {
-    let cfg = ModelConfig::new().with_neurons(N).with_bins(T).with_base_features(16);
+fn critic(dev: &Device, kernel: usize) -> ConvCritic {
+    let cfg = ModelConfig::new()
+        .with_neurons(N)
+        .with_bins(T)
+        .with_base_features(16)
+        .with_kernel(kernel);
     let Critic::Conv(mut c) = Critic::new(&cfg, &mut InitRng::seed_from_u64(5), dev) else {
         unreachable!()
     };
@@ -68,8 +72,14 @@ fn critic(dev: &Device) -> ConvCritic {
 
 #[test]
 fn critic_gradients_match_autodiff() {
+    for kernel in [3, 5, 7] {
+        check_critic(kernel);
+    }
+}
+
+fn check_critic(kernel: usize) {
     let dev = f64_device();
-    let c = critic(&dev);
+    let c = critic(&dev, kernel);
     dev.seed(7);
     let real = Tensor::<3>::random([B, N, T], Distribution::Bernoulli(0.3), &dev);
     let fake = Tensor::<3>::random([B, N, T], Distribution::Uniform(0.0, 1.0), &dev);
@@ -127,7 +137,7 @@ fn critic_gradients_match_autodiff() {
 #[test]
 fn input_gradient_matches_autodiff() {
     let dev = f64_device();
-    let c = critic(&dev);
+    let c = critic(&dev, 5);
     dev.seed(8);
     let x = Tensor::<3>::random([B, N, T], Distribution::Uniform(0.0, 1.0), &dev).require_grad();
     let critic = Critic::Conv(c.clone());
@@ -142,14 +152,22 @@ fn input_gradient_matches_autodiff() {
     }
 }
 
+/// Kernels 3, 5 and 7: the polyphase form of upsampling + convolution has 3, 3 and 5 taps.
 #[test]
 fn generator_forward_and_gradients_match_autodiff() {
+    for kernel in [3, 5, 7] {
+        check_generator(kernel);
+    }
+}
+
+fn check_generator(kernel: usize) {
     let dev = f64_device();
     let cfg = ModelConfig::new()
         .with_neurons(N)
         .with_bins(T)
         .with_base_features(16)
-        .with_latent(7);
+        .with_latent(7)
+        .with_kernel(kernel);
     let Generator::Conv(g) =
         Generator::new(&cfg, &mut InitRng::seed_from_u64(6), &dev).set_output_rates(&[0.1, 0.3, 0.02, 0.5], T, &dev)
     else {
@@ -165,7 +183,7 @@ fn generator_forward_and_gradients_match_autodiff() {
     let host = HostConvGenerator::new(&g);
     let forward = host.forward(&f32s(&values(z)));
     let d = rel_diff(&forward.probabilities, &reference_p);
-    assert!(d < 1e-5, "probabilities differ by {d} (relative)");
+    assert!(d < 1e-5, "kernel {kernel}: probabilities differ by {d} (relative)");
     let h = host.gradients(&forward, &f32s(&values(weight)));
     let grad3 = |p: &Param<Tensor<3>>| values(p.val().grad(&grads).unwrap());
     let grad1 = |p: &Option<Param<Tensor<1>>>| values(p.as_ref().unwrap().val().grad(&grads).unwrap());

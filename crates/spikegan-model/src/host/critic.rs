@@ -61,8 +61,8 @@ impl HostConvCritic {
         HostConvCritic {
             neurons,
             bins,
-            conv1: Conv::from_burn(&critic.conv1, 2, 1),
-            conv2: Conv::from_burn(&critic.conv2, 2, 1),
+            conv1: Conv::from_burn(&critic.conv1, 2),
+            conv2: Conv::from_burn(&critic.conv2, 2),
             fc_weight: host_values(critic.fc.weight.val()),
             fc_bias: critic.fc.bias.as_ref().map(|b| host_values(b.val())[0]).unwrap_or(0.0),
         }

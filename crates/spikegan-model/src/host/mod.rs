@@ -73,14 +73,12 @@ fn split_matmul(dst: MatMut<'_, f32>, accumulate: bool, lhs: MatRef<'_, f32>, rh
     );
 }
 
-/// A strided convolution with symmetric zero padding `k/2` (as [`crate::model::conv1d_channel_major`]),
-/// optionally of the input upsampled (nearest neighbour) by `upsample` first.
+/// A strided convolution with symmetric zero padding `k/2` (as [`crate::model::conv1d_channel_major`]).
 pub(crate) struct Conv {
     pub(crate) c_in: usize,
     pub(crate) c_out: usize,
     pub(crate) k: usize,
     pub(crate) stride: usize,
-    pub(crate) upsample: usize,
     /// `[c_out, c_in * k]`, row `o`, column `c * k + j`.
     pub(crate) weight: Vec<f32>,
     /// `[c_out]`.
@@ -88,14 +86,13 @@ pub(crate) struct Conv {
 }
 
 impl Conv {
-    pub(crate) fn from_burn(conv: &burn::nn::conv::Conv1d, stride: usize, upsample: usize) -> Self {
+    pub(crate) fn from_burn(conv: &burn::nn::conv::Conv1d, stride: usize) -> Self {
         let [c_out, c_in, k] = conv.weight.val().dims();
         Conv {
             c_in,
             c_out,
             k,
             stride,
-            upsample,
             weight: host_values(conv.weight.val()),
             bias: conv
                 .bias
@@ -105,9 +102,9 @@ impl Conv {
         }
     }
 
-    /// Output length for an input (before upsampling) of length `l`.
+    /// Output length for an input of length `l`.
     pub(crate) fn l_out(&self, l: usize) -> usize {
-        (l * self.upsample + 2 * (self.k / 2) - self.k) / self.stride + 1
+        (l + 2 * (self.k / 2) - self.k) / self.stride + 1
     }
 
     pub(crate) fn weight(&self) -> MatRef<'_, f32> {
@@ -115,14 +112,11 @@ impl Conv {
     }
 
     /// For kernel tap `j`: the output positions `lo..hi` that read the input (the others read
-    /// the padding), and the (upsampled) input position `lo` reads.
+    /// the padding), and the input position `lo` reads.
     fn tap(&self, j: usize, l: usize) -> Tap {
         let (pad, stride) = (self.k / 2, self.stride);
         let lo = pad.saturating_sub(j).div_ceil(stride);
-        let hi = (l * self.upsample + pad)
-            .saturating_sub(j)
-            .div_ceil(stride)
-            .min(self.l_out(l));
+        let hi = (l + pad).saturating_sub(j).div_ceil(stride).min(self.l_out(l));
         Tap {
             lo,
             hi: hi.max(lo),
@@ -132,9 +126,9 @@ impl Conv {
 
     /// Columns of the convolution of `src` (`[c_in, nb, l]`) into samples `b0..b0 + nb` of `dst`
     /// (`[c_in * k, total * l_out]`): row `c * k + j`, column `b * l_out + o` holds
-    /// `up[c, b, o * stride + j - k/2]` (zero outside), `up` being `src` upsampled.
+    /// `src[c, b, o * stride + j - k/2]` (zero outside).
     pub(crate) fn im2col(&self, src: &[f32], nb: usize, l: usize, dst: &mut [f32], b0: usize) {
-        let (k, l_out, stride, up) = (self.k, self.l_out(l), self.stride, self.upsample);
+        let (k, l_out, stride) = (self.k, self.l_out(l), self.stride);
         let taps: Vec<Tap> = (0..k).map(|j| self.tap(j, l)).collect();
         let cols = dst.len() / (self.c_in * k);
         dst.par_chunks_mut(cols).enumerate().for_each(|(row, out)| {
@@ -144,15 +138,8 @@ impl Conv {
                 let o_row = &mut out[(b0 + b) * l_out..][..l_out];
                 o_row[..lo].fill(0.0);
                 o_row[hi..].fill(0.0);
-                let o_row = &mut o_row[lo..hi];
-                if up == 1 {
-                    for (v, &x) in o_row.iter_mut().zip(x[first..].iter().step_by(stride)) {
-                        *v = x;
-                    }
-                } else {
-                    for (i, v) in o_row.iter_mut().enumerate() {
-                        *v = x[(first + i * stride) / up];
-                    }
+                for (v, &x) in o_row[lo..hi].iter_mut().zip(x[first..].iter().step_by(stride)) {
+                    *v = x;
                 }
             }
         });
@@ -161,7 +148,7 @@ impl Conv {
     /// The adjoint of [`Conv::im2col`]: samples `b0..b0 + nb` of the columns `src`
     /// (`[c_in * k, total * l_out]`) scatter-added into `dst` (`[c_in, nb, l]`, overwritten).
     pub(crate) fn col2im(&self, src: &[f32], b0: usize, nb: usize, l: usize, dst: &mut [f32]) {
-        let (k, l_out, stride, up) = (self.k, self.l_out(l), self.stride, self.upsample);
+        let (k, l_out, stride) = (self.k, self.l_out(l), self.stride);
         let taps: Vec<Tap> = (0..k).map(|j| self.tap(j, l)).collect();
         let cols = src.len() / (self.c_in * k);
         dst.par_chunks_mut(nb * l).enumerate().for_each(|(c, out)| {
@@ -171,14 +158,8 @@ impl Conv {
                 for b in 0..nb {
                     let r = &row[(b0 + b) * l_out..][lo..hi];
                     let x = &mut out[b * l..][..l];
-                    if up == 1 {
-                        for (x, &v) in x[first..].iter_mut().step_by(stride).zip(r) {
-                            *x += v;
-                        }
-                    } else {
-                        for (i, &v) in r.iter().enumerate() {
-                            x[(first + i * stride) / up] += v;
-                        }
+                    for (x, &v) in x[first..].iter_mut().step_by(stride).zip(r) {
+                        *x += v;
                     }
                 }
             }

@@ -73,6 +73,9 @@ pub fn save(run: &Path, trainer: &Trainer) -> Result<()> {
         write(&tmp.join(name), &bytes)
     };
     record(trainer.generator.clone().into_record(), "generator.bpk")?;
+    if let Some(ema) = trainer.generator_ema() {
+        record(ema.clone().into_record(), "generator_ema.bpk")?;
+    }
     record(trainer.critic.clone().into_record(), "critic.bpk")?;
     let (og, oc) = trainer.optimizers();
     for (o, name) in [(og, "optim_generator.bpk"), (oc, "optim_critic.bpk")] {
@@ -117,8 +120,14 @@ fn load_module<M: Module>(path: &Path, module: M) -> Result<M> {
 pub fn load_generator(run: &Path, device: &Device) -> Result<(TrainingConfig, Generator)> {
     let config = load_config(run)?;
     let dir = checkpoint_dir(run)?;
+    // The moving average of the weights when the run kept one: that is the generator to sample.
+    let name = if config.ema_decay > 0.0 {
+        "generator_ema.bpk"
+    } else {
+        "generator.bpk"
+    };
     let generator = load_module(
-        &dir.join("generator.bpk"),
+        &dir.join(name),
         Generator::new(&config.model, &mut InitRng::seed_from_u64(0), device),
     )?;
     Ok((config, generator))
@@ -142,6 +151,10 @@ pub fn resume(run: &Path, data: &TrainingData, device: &Device) -> Result<Traine
     let mut trainer = Trainer::new(config, data, device)?;
     let generator = load_module(&dir.join("generator.bpk"), trainer.generator.clone())?;
     let critic: Critic = load_module(&dir.join("critic.bpk"), trainer.critic.clone())?;
+    let ema = match trainer.generator_ema() {
+        Some(ema) => Some(load_module(&dir.join("generator_ema.bpk"), ema.clone())?),
+        None => None,
+    };
     let optim = |name: &str| {
         let path = dir.join(name);
         trainer
@@ -152,6 +165,6 @@ pub fn resume(run: &Path, data: &TrainingData, device: &Device) -> Result<Traine
     let (og, oc) = (optim("optim_generator.bpk")?, optim("optim_critic.bpk")?);
     let path = dir.join("state.json");
     let state: TrainerState = serde_json::from_slice(&read(&path)?).map_err(|e| err(&path, e.to_string()))?;
-    trainer.restore(data, generator, critic, og, oc, state);
+    trainer.restore(data, generator, ema, critic, og, oc, state);
     Ok(trainer)
 }

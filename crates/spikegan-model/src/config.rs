@@ -117,6 +117,10 @@ pub struct TrainingConfig {
     /// training data's per-neuron rates (off in the paper).
     #[config(default = false)]
     pub rate_init: bool,
+    /// Decay of the exponential moving average of the generator's weights that is used for
+    /// sampling and evaluation ([`crate::ema`]); 0 = off (the paper), e.g. 0.999.
+    #[config(default = 0.0)]
+    pub ema_decay: f64,
     /// Random seed (initialisation, batches, noise).
     #[config(default = 0)]
     pub seed: u64,
@@ -170,6 +174,9 @@ impl TrainingConfig {
         }
         if !(self.lambda_gp.is_finite() && self.lambda_gp >= 0.0) {
             return bad(format!("lambda_gp must be >= 0, got {}", self.lambda_gp));
+        }
+        if !(0.0..1.0).contains(&self.ema_decay) {
+            return bad(format!("ema_decay must be in [0, 1), got {}", self.ema_decay));
         }
         if !(0.0..0.5).contains(&self.dev_fraction) {
             return bad(format!("dev_fraction must be in [0, 0.5), got {}", self.dev_fraction));

@@ -27,6 +27,7 @@
 
 pub mod checkpoint;
 pub mod config;
+pub mod ema;
 mod error;
 pub mod host;
 pub mod importance;

@@ -16,6 +16,7 @@ use rand_distr::{Distribution, StandardNormal};
 use spike_data::{PackedSamples, SampleSet};
 
 use crate::config::TrainingConfig;
+use crate::ema;
 use crate::error::{GanError, Result};
 use crate::host::{HostConvCritic, HostConvGenerator};
 use crate::model::{Critic, Generator, InitRng};
@@ -149,6 +150,8 @@ pub struct Trainer {
     pub generator: Generator,
     /// The critic.
     pub critic: Critic,
+    /// The moving average of the generator's weights, when `config.ema_decay > 0`.
+    ema: Option<Generator>,
     opt_generator: ModuleOptimizer,
     opt_critic: ModuleOptimizer,
     device: Device,
@@ -217,6 +220,7 @@ impl Trainer {
                 rng_word_pos: 0,
             },
             host_kernels: *device == Device::flex(),
+            ema: (config.ema_decay > 0.0).then(|| generator.valid()),
             config,
             generator,
             critic,
@@ -260,6 +264,17 @@ impl Trainer {
             )),
             _ => None,
         }
+    }
+
+    /// The generator to sample from: the moving average of its weights when `ema_decay > 0`,
+    /// else the generator itself.
+    pub fn sampling_generator(&self) -> &Generator {
+        self.ema.as_ref().unwrap_or(&self.generator)
+    }
+
+    /// The moving average of the generator's weights, if kept.
+    pub fn generator_ema(&self) -> Option<&Generator> {
+        self.ema.as_ref()
     }
 
     /// The device the networks live on.
@@ -419,7 +434,13 @@ impl Trainer {
     pub fn step(&mut self, data: &TrainingData) -> Result<IterationLog> {
         let iteration = self.state.iteration + 1;
         let generator_loss = if self.state.iteration > 0 {
-            self.generator_step()
+            let loss = self.generator_step();
+            if let Some(ema) = self.ema.take() {
+                // Generator update number `iteration - 1` (the first iteration has none).
+                let decay = ema::decay_at(self.config.ema_decay, iteration - 1);
+                self.ema = Some(ema::update(ema, &self.generator, decay));
+            }
+            loss
         } else {
             f64::NAN
         };
@@ -491,16 +512,19 @@ impl Trainer {
     }
 
     /// Put back networks, optimiser states and RNG position from a checkpoint.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn restore(
         &mut self,
         data: &TrainingData,
         generator: Generator,
+        ema: Option<Generator>,
         critic: Critic,
         opt_generator: ModuleOptimizer,
         opt_critic: ModuleOptimizer,
         state: TrainerState,
     ) {
         self.generator = generator;
+        self.ema = ema;
         self.critic = critic;
         self.opt_generator = opt_generator;
         self.opt_critic = opt_critic;

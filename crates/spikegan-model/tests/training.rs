@@ -146,6 +146,11 @@ fn learns_the_firing_rates_of_a_small_set() {
 
 /// The networks' outputs on fixed inputs: equal outputs <=> (for our purposes) equal parameters.
 fn params(t: &Trainer) -> Vec<f32> {
+    outputs(t, &t.generator)
+}
+
+/// A generator's probabilities for four fixed z.
+fn outputs(t: &Trainer, generator: &Generator) -> Vec<f32> {
     let dev = t.device();
     let m = &t.config.model;
     let z = Tensor::<2>::from_data(
@@ -157,7 +162,7 @@ fn params(t: &Trainer) -> Vec<f32> {
         ),
         dev,
     );
-    let p = t.generator.forward(z, m.neurons, m.bins);
+    let p = generator.forward(z, m.neurons, m.bins);
     let mut out = p.clone().into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
     out.extend(
         t.critic
@@ -343,4 +348,49 @@ fn trainer_with_host_kernels_follows_autodiff() {
     let moved = b.iter().map(|v| v.abs()).sum::<f64>();
     let diff = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).sum::<f64>();
     assert!(diff < 1e-5 * moved, "weights differ: {diff} of {moved}");
+}
+
+/// The moving average of the generator: kept, checkpointed, resumed exactly, and what
+/// `load_generator` (hence `spikegan sample`) returns.
+#[test]
+fn generator_ema_is_checkpointed_resumed_and_sampled() {
+    let set = tiny_data(4);
+    let data = TrainingData::new(&set, 0.0).unwrap();
+    let dev = device();
+    let config = tiny_config(8).with_ema_decay(0.9);
+    let mut straight = Trainer::new(config.clone(), &data, &dev).unwrap();
+    for _ in 0..6 {
+        straight.step(&data).unwrap();
+    }
+    let ema = straight.generator_ema().expect("ema kept");
+    let (averaged, raw) = (outputs(&straight, ema), params(&straight));
+    assert!(averaged != raw, "the average equals the generator");
+    assert_eq!(outputs(&straight, straight.sampling_generator()), averaged);
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = Trainer::new(config, &data, &dev).unwrap();
+    for _ in 0..3 {
+        first.step(&data).unwrap();
+    }
+    checkpoint::save(dir.path(), &first).unwrap();
+    assert!(dir.path().join("checkpoint/generator_ema.bpk").exists());
+    let mut resumed = checkpoint::resume(dir.path(), &data, &dev).unwrap();
+    for _ in 0..3 {
+        resumed.step(&data).unwrap();
+    }
+    assert_same(
+        &outputs(&resumed, resumed.generator_ema().unwrap()),
+        &averaged,
+        "resumed average",
+    );
+    checkpoint::save(dir.path(), &resumed).unwrap();
+    let (_, loaded) = checkpoint::load_generator(dir.path(), &dev).unwrap();
+    assert_same(
+        &outputs(&resumed, &loaded),
+        &averaged,
+        "loaded generator is the average",
+    );
+    // Off by default: no average, sampling uses the generator.
+    let plain = Trainer::new(tiny_config(8), &data, &dev).unwrap();
+    assert!(plain.generator_ema().is_none());
 }

@@ -66,6 +66,10 @@ pub struct TrainArgs {
     /// Hold out this fraction of windows as a dev set and log its critic loss.
     #[arg(long)]
     pub dev_fraction: Option<f64>,
+    /// Sample from an exponential moving average of the generator's weights with this decay
+    /// (e.g. 0.999; 0 = off, the paper).
+    #[arg(long)]
+    pub ema_decay: Option<f64>,
     /// Evaluate every this many iterations (0 = never): sample, binarise, log the seven errors.
     #[arg(long, default_value_t = 1000)]
     pub eval_every: usize,
@@ -156,6 +160,9 @@ fn config_from(a: &TrainArgs, neurons: usize, bins: usize) -> anyhow::Result<Tra
     }
     if let Some(v) = a.dev_fraction {
         c.dev_fraction = v;
+    }
+    if let Some(v) = a.ema_decay {
+        c.ema_decay = v;
     }
     if (c.model.neurons, c.model.bins) != (neurons, bins) {
         bail!(
@@ -263,7 +270,14 @@ pub fn train(a: &TrainArgs) -> anyhow::Result<Outcome> {
         if a.eval_every > 0 && (it.iteration % a.eval_every == 0 || it.iteration == total) {
             let t0 = Instant::now();
             let m = &trainer.config.model;
-            let p = sample_probabilities(&trainer.generator, m, a.eval_samples, 1024, &mut rng, trainer.device());
+            let p = sample_probabilities(
+                trainer.sampling_generator(),
+                m,
+                a.eval_samples,
+                1024,
+                &mut rng,
+                trainer.device(),
+            );
             let values = binarize(&p, &mut rng);
             let samples =
                 spike_data::SampleSet::from_owned(values, a.eval_samples, m.neurons, m.bins, Default::default())?;

@@ -6,7 +6,7 @@ use burn::module::Param;
 use burn::tensor::{Device, Distribution, FloatDType, Tensor, TensorData};
 use rand::SeedableRng;
 use spikegan_model::host::{HostConvCritic, HostConvGenerator};
-use spikegan_model::model::{ConvCritic, Critic, Generator};
+use spikegan_model::model::{ConvCritic, Critic, Generator, LOGIT_FLOOR};
 use spikegan_model::penalty::gradient_penalty;
 use spikegan_model::{InitRng, ModelConfig};
 
@@ -206,4 +206,48 @@ fn check_generator(kernel: usize) {
             "{name}: host gradient differs from autodiff by {d} (relative)"
         );
     }
+}
+
+/// Probabilities stop at sigmoid(LOGIT_FLOOR) (no subnormal floats), with zero gradient below it,
+/// on both paths.
+#[test]
+fn probabilities_are_floored_on_both_paths() {
+    let dev = f64_device();
+    let cfg = ModelConfig::new()
+        .with_neurons(N)
+        .with_bins(T)
+        .with_base_features(8)
+        .with_latent(5);
+    let Generator::Conv(mut g) = Generator::new(&cfg, &mut InitRng::seed_from_u64(3), &dev) else {
+        unreachable!()
+    };
+    // Neuron 1 far below the floor (the final LReLU divides by 5: logit about -1000).
+    let bias = Tensor::<1>::from_data(TensorData::new(vec![0.0, -5000.0, 0.0, 0.0], [N]), &dev);
+    g.conv2.bias = Some(Param::from_tensor(bias));
+    dev.seed(4);
+    let z = Tensor::<2>::random([B, 5], Distribution::Normal(0.0, 1.0), &dev);
+    let p = Generator::Conv(g.clone()).forward(z.clone(), N, T);
+    let grads = p.clone().sum().backward();
+    let floor = 1.0 / (1.0 + (-LOGIT_FLOOR).exp());
+    let burn_p = values(p);
+    let host = HostConvGenerator::new(&g);
+    let forward = host.forward(&f32s(&values(z)));
+    let host_grads = host.gradients(&forward, &vec![1.0; B * N * T]);
+    for (i, (&h, &b)) in forward.probabilities.iter().zip(&burn_p).enumerate() {
+        if (i / T) % N == 1 {
+            assert!(
+                (b - floor).abs() < 1e-12 * floor,
+                "autodiff: {b} instead of the floor {floor}"
+            );
+            assert!(
+                (f64::from(h) - floor).abs() < 1e-5 * floor,
+                "host: {h} instead of the floor {floor}"
+            );
+        } else {
+            assert!(f64::from(h) > floor);
+        }
+    }
+    let burn_bias = values(g.conv2.bias.as_ref().unwrap().val().grad(&grads).unwrap());
+    assert_eq!((burn_bias[1], host_grads.conv2_bias[1]), (0.0, 0.0));
+    assert!(burn_bias[0] != 0.0 && host_grads.conv2_bias[0] != 0.0);
 }

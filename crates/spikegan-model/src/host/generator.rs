@@ -10,7 +10,10 @@ use faer::{MatMut, MatRef};
 use rayon::prelude::*;
 
 use super::{Conv, host_values, leaky, matmul, slope, to_batch_major, to_channel_major};
-use crate::model::ConvGenerator;
+use crate::model::{ConvGenerator, LOGIT_FLOOR};
+
+/// [`LOGIT_FLOOR`] in f32.
+const FLOOR: f32 = LOGIT_FLOOR as f32;
 
 /// Nearest-neighbour upsampling x2 followed by a stride-1 convolution with symmetric padding
 /// `pad = k/2`. Output `2m + phase` reads the upsampled input at `2m + phase + j - pad`, i.e. the
@@ -216,7 +219,10 @@ impl HostConvGenerator {
         let (cols1, a1) = self.conv1.forward(&h0, b, l0);
         let h1: Vec<f32> = a1.par_iter().map(|&a| leaky(a)).collect();
         let (cols2, a2) = self.conv2.forward(&h1, b, 2 * l0);
-        let p: Vec<f32> = a2.par_iter().map(|&a| 1.0 / (1.0 + (-leaky(a)).exp())).collect();
+        let p: Vec<f32> = a2
+            .par_iter()
+            .map(|&a| 1.0 / (1.0 + (-leaky(a).max(FLOOR)).exp()))
+            .collect();
         GeneratorForward {
             z: z.to_vec(),
             probabilities: to_batch_major(&p, self.conv2.c_out, 4 * l0),
@@ -236,11 +242,13 @@ impl HostConvGenerator {
         // Through the sigmoid and the final LReLU.
         let p_cm = to_channel_major(&f.probabilities, self.conv2.c_out, 4 * l0);
         let mut delta2 = to_channel_major(grad, self.conv2.c_out, 4 * l0);
-        delta2
-            .par_iter_mut()
-            .zip(&p_cm)
-            .zip(&f.a2)
-            .for_each(|((d, &p), &a)| *d *= p * (1.0 - p) * slope(a));
+        delta2.par_iter_mut().zip(&p_cm).zip(&f.a2).for_each(|((d, &p), &a)| {
+            *d *= if leaky(a) > FLOOR {
+                p * (1.0 - p) * slope(a)
+            } else {
+                0.0
+            }
+        });
         let g2 = self.conv2.backward(&delta2, &f.cols2, b, 2 * l0, true);
         let mut delta1 = g2.input.unwrap_or_default();
         delta1.par_iter_mut().zip(&f.a1).for_each(|(d, &a)| *d *= slope(a));

@@ -2,32 +2,21 @@
 //! same losses (whose penalty gradient `tests/penalty.rs` checks against finite differences); a
 //! trainer with them against one without is in `tests/training.rs`.
 
+mod common;
+
 use burn::module::Param;
-use burn::tensor::{Device, Distribution, FloatDType, Tensor, TensorData};
+use burn::tensor::{Device, Distribution, Tensor, TensorData};
 use rand::SeedableRng;
 use spikegan_model::host::{HostConvCritic, HostConvGenerator};
 use spikegan_model::model::{ConvCritic, Critic, Generator, LOGIT_FLOOR};
 use spikegan_model::penalty::gradient_penalty;
 use spikegan_model::{InitRng, ModelConfig};
 
+use common::{f64_device, values};
+
 const N: usize = 4;
 const T: usize = 16;
 const B: usize = 5;
-
-fn f64_device() -> Device {
-    static DEVICE: std::sync::OnceLock<Device> = std::sync::OnceLock::new();
-    DEVICE
-        .get_or_init(|| {
-            let mut d = Device::flex();
-            d.configure(FloatDType::F64).expect("f64 on flex");
-            d.autodiff()
-        })
-        .clone()
-}
-
-fn values<const D: usize>(t: Tensor<D>) -> Vec<f64> {
-    t.into_data().convert::<f64>().try_to_vec::<f64>().unwrap()
-}
 
 fn f32s(v: &[f64]) -> Vec<f32> {
     v.iter().map(|&x| x as f32).collect()

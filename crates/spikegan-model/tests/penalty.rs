@@ -4,28 +4,17 @@
 //! a wrong hand-written adjoint would give different ones. The finite differences evaluate the
 //! penalty through Burn's own first-order autodiff of dD/dx, independent of the hand-written code.
 
+mod common;
+
 use burn::module::Param;
 use burn::tensor::Gradients;
-use burn::tensor::{Device, Distribution, FloatDType, Tensor, TensorData};
+use burn::tensor::{Distribution, Tensor, TensorData};
 use rand::SeedableRng;
 use spikegan_model::model::Critic;
 use spikegan_model::penalty::{gradient_penalty, input_gradient};
 use spikegan_model::{Arch, InitRng, ModelConfig};
 
-fn device() -> Device {
-    static DEVICE: std::sync::OnceLock<Device> = std::sync::OnceLock::new();
-    DEVICE
-        .get_or_init(|| {
-            let mut d = Device::flex();
-            d.configure(FloatDType::F64).expect("f64 on flex");
-            d.autodiff()
-        })
-        .clone()
-}
-
-fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f64> {
-    t.into_data().convert::<f64>().try_to_vec::<f64>().unwrap()
-}
+use common::{f64_device as device, values as to_vec};
 
 /// Penalty value with dD/dx from autodiff (not the hand-written adjoint).
 fn penalty_by_autodiff(critic: &Critic, x: &Tensor<3>) -> f64 {

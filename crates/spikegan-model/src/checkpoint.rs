@@ -121,7 +121,7 @@ pub fn load_generator(run: &Path, device: &Device) -> Result<(TrainingConfig, Ge
     let config = load_config(run)?;
     let dir = checkpoint_dir(run)?;
     // The moving average of the weights when the run kept one: that is the generator to sample.
-    let name = if config.ema_decay > 0.0 {
+    let name = if config.ema().is_some() {
         "generator_ema.bpk"
     } else {
         "generator.bpk"

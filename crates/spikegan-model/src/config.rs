@@ -118,9 +118,9 @@ pub struct TrainingConfig {
     #[config(default = false)]
     pub rate_init: bool,
     /// Decay of the exponential moving average of the generator's weights that is used for
-    /// sampling and evaluation ([`crate::ema`]); 0 = off (the paper), e.g. 0.999.
-    #[config(default = 0.0)]
-    pub ema_decay: f64,
+    /// sampling and evaluation ([`crate::ema`]), e.g. 0.999; `None` or 0 = off (the paper).
+    /// (Optional, so that configurations written before it existed still load.)
+    pub ema_decay: Option<f64>,
     /// Random seed (initialisation, batches, noise).
     #[config(default = 0)]
     pub seed: u64,
@@ -151,6 +151,11 @@ impl TrainingConfig {
         }
     }
 
+    /// The moving-average decay when one is kept (`ema_decay` above zero).
+    pub fn ema(&self) -> Option<f64> {
+        self.ema_decay.filter(|&d| d > 0.0)
+    }
+
     /// Check every value.
     pub fn validate(&self) -> Result<()> {
         self.model.validate()?;
@@ -175,8 +180,10 @@ impl TrainingConfig {
         if !(self.lambda_gp.is_finite() && self.lambda_gp >= 0.0) {
             return bad(format!("lambda_gp must be >= 0, got {}", self.lambda_gp));
         }
-        if !(0.0..1.0).contains(&self.ema_decay) {
-            return bad(format!("ema_decay must be in [0, 1), got {}", self.ema_decay));
+        if let Some(d) = self.ema_decay
+            && !(0.0..1.0).contains(&d)
+        {
+            return bad(format!("ema_decay must be in [0, 1), got {d}"));
         }
         if !(0.0..0.5).contains(&self.dev_fraction) {
             return bad(format!("dev_fraction must be in [0, 0.5), got {}", self.dev_fraction));

@@ -150,7 +150,7 @@ pub struct Trainer {
     pub generator: Generator,
     /// The critic.
     pub critic: Critic,
-    /// The moving average of the generator's weights, when `config.ema_decay > 0`.
+    /// The moving average of the generator's weights, when `config.ema()` is set.
     ema: Option<Generator>,
     opt_generator: ModuleOptimizer,
     opt_critic: ModuleOptimizer,
@@ -220,7 +220,7 @@ impl Trainer {
                 rng_word_pos: 0,
             },
             host_kernels: *device == Device::flex(),
-            ema: (config.ema_decay > 0.0).then(|| generator.valid()),
+            ema: config.ema().map(|_| generator.valid()),
             config,
             generator,
             critic,
@@ -266,7 +266,7 @@ impl Trainer {
         }
     }
 
-    /// The generator to sample from: the moving average of its weights when `ema_decay > 0`,
+    /// The generator to sample from: the moving average of its weights when one is kept,
     /// else the generator itself.
     pub fn sampling_generator(&self) -> &Generator {
         self.ema.as_ref().unwrap_or(&self.generator)
@@ -435,9 +435,9 @@ impl Trainer {
         let iteration = self.state.iteration + 1;
         let generator_loss = if self.state.iteration > 0 {
             let loss = self.generator_step();
-            if let Some(ema) = self.ema.take() {
+            if let (Some(ema), Some(decay)) = (self.ema.take(), self.config.ema()) {
                 // Generator update number `iteration - 1` (the first iteration has none).
-                let decay = ema::decay_at(self.config.ema_decay, iteration - 1);
+                let decay = ema::decay_at(decay, iteration - 1);
                 self.ema = Some(ema::update(ema, &self.generator, decay));
             }
             loss

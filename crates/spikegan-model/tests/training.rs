@@ -357,7 +357,7 @@ fn generator_ema_is_checkpointed_resumed_and_sampled() {
     let set = tiny_data(4);
     let data = TrainingData::new(&set, 0.0).unwrap();
     let dev = device();
-    let config = tiny_config(8).with_ema_decay(0.9);
+    let config = tiny_config(8).with_ema_decay(Some(0.9));
     let mut straight = Trainer::new(config.clone(), &data, &dev).unwrap();
     for _ in 0..6 {
         straight.step(&data).unwrap();
@@ -393,4 +393,9 @@ fn generator_ema_is_checkpointed_resumed_and_sampled() {
     // Off by default: no average, sampling uses the generator.
     let plain = Trainer::new(tiny_config(8), &data, &dev).unwrap();
     assert!(plain.generator_ema().is_none());
+    // Configurations written before the option existed still load, without an average.
+    let mut old = serde_json::to_value(tiny_config(8)).unwrap();
+    old.as_object_mut().unwrap().remove("ema_decay");
+    let old: TrainingConfig = serde_json::from_value(old).unwrap();
+    assert_eq!(old.ema(), None);
 }

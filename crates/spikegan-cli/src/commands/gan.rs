@@ -162,7 +162,7 @@ fn config_from(a: &TrainArgs, neurons: usize, bins: usize) -> anyhow::Result<Tra
         c.dev_fraction = v;
     }
     if let Some(v) = a.ema_decay {
-        c.ema_decay = v;
+        c.ema_decay = Some(v);
     }
     if (c.model.neurons, c.model.bins) != (neurons, bins) {
         bail!(

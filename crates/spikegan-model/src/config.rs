@@ -121,6 +121,14 @@ pub struct TrainingConfig {
     /// sampling and evaluation ([`crate::ema`]), e.g. 0.999; `None` or 0 = off (the paper).
     /// (Optional, so that configurations written before it existed still load.)
     pub ema_decay: Option<f64>,
+    /// Weight of the generator's moment-matching term ([`crate::moments`]: time course, pair,
+    /// lag-1 and autocorrelation moments of the training windows), e.g. 1; `None` or 0 = off
+    /// (the paper). Optional for the same reason as `ema_decay`.
+    pub moment_weight: Option<f64>,
+    /// Decay per generator update of the running average of the generator's moments that the
+    /// moment term compares with the data ([`crate::moments::MomentAverage`]), e.g. 0.98;
+    /// `None` or 0 = each batch's own moments.
+    pub moment_average_decay: Option<f64>,
     /// Random seed (initialisation, batches, noise).
     #[config(default = 0)]
     pub seed: u64,
@@ -156,6 +164,16 @@ impl TrainingConfig {
         self.ema_decay.filter(|&d| d > 0.0)
     }
 
+    /// The moment-matching weight when the term is used (`moment_weight` above zero).
+    pub fn moments(&self) -> Option<f64> {
+        self.moment_weight.filter(|&w| w > 0.0)
+    }
+
+    /// The decay of the moments' running average when one is kept.
+    pub fn moment_average(&self) -> Option<f64> {
+        self.moment_average_decay.filter(|&d| d > 0.0)
+    }
+
     /// Check every value.
     pub fn validate(&self) -> Result<()> {
         self.model.validate()?;
@@ -180,10 +198,20 @@ impl TrainingConfig {
         if !(self.lambda_gp.is_finite() && self.lambda_gp >= 0.0) {
             return bad(format!("lambda_gp must be >= 0, got {}", self.lambda_gp));
         }
-        if let Some(d) = self.ema_decay
-            && !(0.0..1.0).contains(&d)
+        for (name, value) in [
+            ("ema_decay", self.ema_decay),
+            ("moment_average_decay", self.moment_average_decay),
+        ] {
+            if let Some(d) = value
+                && !(0.0..1.0).contains(&d)
+            {
+                return bad(format!("{name} must be in [0, 1), got {d}"));
+            }
+        }
+        if let Some(w) = self.moment_weight
+            && !(w.is_finite() && w >= 0.0)
         {
-            return bad(format!("ema_decay must be in [0, 1), got {d}"));
+            return bad(format!("moment_weight must be >= 0, got {w}"));
         }
         if !(0.0..0.5).contains(&self.dev_fraction) {
             return bad(format!("dev_fraction must be in [0, 0.5), got {}", self.dev_fraction));

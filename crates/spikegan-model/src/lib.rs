@@ -32,6 +32,7 @@ mod error;
 pub mod host;
 pub mod importance;
 pub mod model;
+pub mod moments;
 pub mod penalty;
 pub mod sample;
 pub mod train;

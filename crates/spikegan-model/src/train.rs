@@ -18,8 +18,9 @@ use spike_data::{PackedSamples, SampleSet};
 use crate::config::TrainingConfig;
 use crate::ema;
 use crate::error::{GanError, Result};
-use crate::host::{HostConvCritic, HostConvGenerator};
+use crate::host::{HostConvCritic, HostConvGenerator, host_values};
 use crate::model::{Critic, Generator, InitRng};
+use crate::moments::{MomentAverage, MomentTargets};
 use crate::penalty::gradient_penalty;
 
 /// Training windows, bit-packed, split into train and dev parts.
@@ -78,6 +79,11 @@ impl TrainingData {
         self.train
     }
 
+    /// The windows, bit-packed (the first [`Self::train_len`] are the training windows).
+    pub(crate) fn packed(&self) -> &PackedSamples {
+        &self.packed
+    }
+
     /// Mean spike probability per bin of each neuron over the training windows.
     pub fn rates(&self) -> &[f64] {
         &self.rates
@@ -127,10 +133,13 @@ pub struct IterationLog {
     pub gradient_penalty: f64,
     /// Wasserstein estimate: mean D(real) - mean D(fake).
     pub wasserstein: f64,
+    /// The generator's moment-matching term ([`crate::moments`]) when `moment_weight` is set
+    /// (not part of `generator_loss`); `None` at iteration 1 and without it.
+    pub moment_loss: Option<f64>,
 }
 
 /// Where the host RNG and the batch order stand; saved with checkpoints.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TrainerState {
     /// Iterations done.
     pub iteration: usize,
@@ -140,6 +149,10 @@ pub struct TrainerState {
     pub cursor: usize,
     /// ChaCha8 word position of the host RNG.
     pub rng_word_pos: u128,
+    /// Running average of the generator's moments, when `config.moment_average()` is set
+    /// (absent in checkpoints written before it existed).
+    #[serde(default)]
+    pub moment_average: Option<MomentAverage>,
 }
 
 /// A Spike-GAN being trained.
@@ -152,6 +165,8 @@ pub struct Trainer {
     pub critic: Critic,
     /// The moving average of the generator's weights, when `config.ema()` is set.
     ema: Option<Generator>,
+    /// The training windows' moments, when `config.moments()` is set.
+    moments: Option<MomentTargets>,
     opt_generator: ModuleOptimizer,
     opt_critic: ModuleOptimizer,
     device: Device,
@@ -218,9 +233,11 @@ impl Trainer {
                 epoch: 0,
                 cursor: 0,
                 rng_word_pos: 0,
+                moment_average: config.moment_average().map(MomentAverage::new),
             },
             host_kernels: *device == Device::flex(),
             ema: config.ema().map(|_| generator.valid()),
+            moments: config.moments().map(|_| MomentTargets::from_training(data)),
             config,
             generator,
             critic,
@@ -325,29 +342,53 @@ impl Trainer {
         Tensor::from_data(TensorData::new(z, [batch, self.config.model.latent]), &self.device)
     }
 
-    fn generator_step(&mut self) -> f64 {
+    /// The moment-matching term of the probabilities `p` (`[B, N, T]`) and its gradient, when
+    /// it is used.
+    fn moment_term(&mut self, p: &[f32]) -> Option<(f64, Vec<f32>)> {
+        let weight = self.config.moments()?;
+        let targets = self.moments.as_ref()?;
+        Some(match self.state.moment_average.as_mut() {
+            Some(average) => targets.loss_and_gradient_averaged(p, weight, average),
+            None => targets.loss_and_gradient(p, weight),
+        })
+    }
+
+    /// One generator update; returns (-mean D(fake), the moment term if used).
+    fn generator_step(&mut self) -> (f64, Option<f64>) {
         if let (Some(generator), Some(critic)) = (self.host_generator(), self.host_critic()) {
             return self.host_generator_step(&generator, &critic);
         }
         let (n, t) = (self.config.model.neurons, self.config.model.bins);
         let z = self.noise(self.config.batch);
         let frozen = self.critic.clone().no_grad();
-        let loss = frozen.forward(self.generator.forward(z, n, t)).mean().neg();
-        let value = scalar(loss.clone());
+        let fake = self.generator.forward(z, n, t);
+        let adversarial = frozen.forward(fake.clone()).mean().neg();
+        let value = scalar(adversarial.clone());
+        let mut loss = adversarial;
+        let moment = self.moment_term(&host_values(fake.clone())).map(|(m, grad)| {
+            // <grad, p> has the moment term's gradient with respect to the parameters.
+            let grad = Tensor::<3>::from_data(TensorData::new(grad, fake.dims()), &self.device);
+            loss = loss.clone() + (fake * grad).sum();
+            m
+        });
         let grads = GradientsParams::from_grads(loss.backward(), &self.generator);
         self.generator = self
             .opt_generator
             .step(self.config.lr_generator, self.generator.clone(), grads);
-        value
+        (value, moment)
     }
 
     /// [`Trainer::generator_step`] with the gradients from [`crate::host`]: the critic's input
-    /// gradient of `-mean D(fake)` backpropagated through the generator.
-    fn host_generator_step(&mut self, generator: &HostConvGenerator, critic: &HostConvCritic) -> f64 {
+    /// gradient of `-mean D(fake)` (plus the moment term's) backpropagated through the generator.
+    fn host_generator_step(&mut self, generator: &HostConvGenerator, critic: &HostConvCritic) -> (f64, Option<f64>) {
         let b = self.config.batch;
         let z = self.noise_values(b);
         let forward = generator.forward(&z);
-        let (grad, scores) = critic.input_gradient(&forward.probabilities, -1.0 / b as f32);
+        let (mut grad, scores) = critic.input_gradient(&forward.probabilities, -1.0 / b as f32);
+        let moment = self.moment_term(&forward.probabilities).map(|(m, g)| {
+            grad.iter_mut().zip(&g).for_each(|(a, b)| *a += b);
+            m
+        });
         let g = generator.gradients(&forward, &grad);
         let Generator::Conv(net) = &self.generator else {
             unreachable!("host kernels only run the conv generator")
@@ -369,7 +410,7 @@ impl Trainer {
         self.generator = self
             .opt_generator
             .step(self.config.lr_generator, self.generator.clone(), grads);
-        -scores.iter().sum::<f64>() / b as f64
+        (-scores.iter().sum::<f64>() / b as f64, moment)
     }
 
     /// One critic update; returns (loss, penalty, Wasserstein estimate).
@@ -433,7 +474,7 @@ impl Trainer {
     /// to be trusted: reload the last checkpoint).
     pub fn step(&mut self, data: &TrainingData) -> Result<IterationLog> {
         let iteration = self.state.iteration + 1;
-        let generator_loss = if self.state.iteration > 0 {
+        let (generator_loss, moment_loss) = if self.state.iteration > 0 {
             let loss = self.generator_step();
             if let (Some(ema), Some(decay)) = (self.ema.take(), self.config.ema()) {
                 // Generator update number `iteration - 1` (the first iteration has none).
@@ -442,7 +483,7 @@ impl Trainer {
             }
             loss
         } else {
-            f64::NAN
+            (f64::NAN, None)
         };
         let generator = self.host_generator();
         let mut last = (0.0, 0.0, 0.0);
@@ -455,10 +496,12 @@ impl Trainer {
             generator_loss,
             gradient_penalty: last.1,
             wasserstein: last.2,
+            moment_loss,
         };
         for (what, v) in [
             ("the critic loss", log.critic_loss),
             ("the generator loss", log.generator_loss),
+            ("the moment-matching term", log.moment_loss.unwrap_or(0.0)),
         ] {
             if v.is_infinite() || (v.is_nan() && iteration > 1) {
                 return Err(GanError::Diverged {
@@ -532,6 +575,9 @@ impl Trainer {
         self.rng.set_word_pos(state.rng_word_pos);
         self.order = self.epoch_order(data, state.epoch);
         self.state = state;
+        if self.state.moment_average.is_none() {
+            self.state.moment_average = self.config.moment_average().map(MomentAverage::new);
+        }
     }
 
     pub(crate) fn fresh_optimizer(&self) -> ModuleOptimizer {

@@ -7,7 +7,8 @@ use spike_data::SampleSet;
 use spike_data::simulate::{UniformParams, simulate_uniform};
 use spikegan_model::checkpoint;
 use spikegan_model::model::{Critic, Generator, conv1d_gemm};
-use spikegan_model::sample::sample_binary;
+use spikegan_model::moments::MomentTargets;
+use spikegan_model::sample::{sample_binary, sample_probabilities};
 use spikegan_model::train::{Trainer, TrainingData};
 use spikegan_model::{Arch, InitRng, ModelConfig, TrainingConfig};
 
@@ -144,6 +145,39 @@ fn learns_the_firing_rates_of_a_small_set() {
     assert!(after < before / 4.0, "rate error {before} -> {after}");
 }
 
+/// The moment-matching term ([`spikegan_model::moments`]) pulls the generator's moments to the
+/// data's: after the same iterations from the same seed, its samples' moment loss (on 1024
+/// samples) is well below that of the plain GAN.
+#[test]
+fn moment_matching_moves_the_generator_to_the_data_moments() {
+    let set = tiny_data(2);
+    let data = TrainingData::new(&set, 0.0).unwrap();
+    let targets = MomentTargets::from_training(&data);
+    let loss = |weight: Option<f64>| {
+        let mut trainer = Trainer::new(tiny_config(3).with_moment_weight(weight), &data, &device()).unwrap();
+        let mut logged = Vec::new();
+        for _ in 0..150 {
+            logged.extend(trainer.step(&data).unwrap().moment_loss);
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let p = sample_probabilities(
+            &trainer.generator,
+            &trainer.config.model,
+            1024,
+            256,
+            &mut rng,
+            trainer.device(),
+        );
+        (targets.loss_and_gradient(&p, 1.0).0, logged)
+    };
+    let ((plain, none), (matched, logged)) = (loss(None), loss(Some(1.0)));
+    assert!(none.is_empty() && logged.len() == 149);
+    assert!(
+        matched < plain / 3.0,
+        "moment loss {plain} without the term, {matched} with it"
+    );
+}
+
 /// The networks' outputs on fixed inputs: equal outputs <=> (for our purposes) equal parameters.
 fn params(t: &Trainer) -> Vec<f32> {
     outputs(t, &t.generator)
@@ -181,23 +215,35 @@ fn assert_same(a: &[f32], b: &[f32], what: &str) {
     assert!(max == 0.0, "{what}: outputs differ by up to {max}");
 }
 
+/// Exact resume and determinism, for the paper's GAN and with the moment term's running
+/// average (part of the checkpointed state).
 #[test]
 fn resumed_run_equals_uninterrupted_run_and_seeds_are_deterministic() {
+    let matched = |seed| {
+        tiny_config(seed)
+            .with_moment_weight(Some(1.0))
+            .with_moment_average_decay(Some(0.9))
+    };
+    resume_equals_uninterrupted(tiny_config);
+    resume_equals_uninterrupted(matched);
+}
+
+fn resume_equals_uninterrupted(config: impl Fn(u64) -> TrainingConfig) {
     let set = tiny_data(2);
     let data = TrainingData::new(&set, 0.1).unwrap();
     let dev = device();
-    let mut straight = Trainer::new(tiny_config(5), &data, &dev).unwrap();
+    let mut straight = Trainer::new(config(5), &data, &dev).unwrap();
     for _ in 0..6 {
         straight.step(&data).unwrap();
     }
-    let mut same_seed = Trainer::new(tiny_config(5), &data, &dev).unwrap();
+    let mut same_seed = Trainer::new(config(5), &data, &dev).unwrap();
     for _ in 0..6 {
         same_seed.step(&data).unwrap();
     }
     assert_same(&params(&straight), &params(&same_seed), "same seed");
 
     let dir = tempfile::tempdir().unwrap();
-    let mut first = Trainer::new(tiny_config(5), &data, &dev).unwrap();
+    let mut first = Trainer::new(config(5), &data, &dev).unwrap();
     for _ in 0..3 {
         first.step(&data).unwrap();
     }
@@ -209,11 +255,16 @@ fn resumed_run_equals_uninterrupted_run_and_seeds_are_deterministic() {
         resumed.step(&data).unwrap();
     }
     assert_same(&params(&straight), &params(&resumed), "resumed vs uninterrupted");
+    assert_eq!(straight.state(), resumed.state());
+    assert_eq!(
+        straight.state().moment_average.is_some(),
+        straight.config.moment_average().is_some()
+    );
     assert!(resumed.dev_critic_loss(&data).unwrap().is_finite());
 
-    let other = Trainer::new(tiny_config(6), &data, &dev).unwrap();
+    let other = Trainer::new(config(6), &data, &dev).unwrap();
     assert!(
-        params(&Trainer::new(tiny_config(5), &data, &dev).unwrap()) != params(&other),
+        params(&Trainer::new(config(5), &data, &dev).unwrap()) != params(&other),
         "another seed, other networks"
     );
 }
@@ -309,9 +360,15 @@ fn a_generator_samples_through_the_shared_model_interface() {
 }
 
 /// The same run with and without the host kernels ([`spikegan_model::host`]): equal up to
-/// rounding after a few iterations.
+/// rounding after a few iterations, with and without the moment-matching term.
 #[test]
 fn trainer_with_host_kernels_follows_autodiff() {
+    for moment_weight in [None, Some(3.0)] {
+        host_and_autodiff_agree(moment_weight);
+    }
+}
+
+fn host_and_autodiff_agree(moment_weight: Option<f64>) {
     let p = UniformParams {
         neurons: 4,
         bins: 16,
@@ -324,7 +381,8 @@ fn trainer_with_host_kernels_follows_autodiff() {
     let data = TrainingData::new(&simulate_uniform(&p, 11, 0).unwrap().samples, 0.0).unwrap();
     let config = TrainingConfig::fast(ModelConfig::new().with_neurons(4).with_bins(16).with_base_features(8))
         .with_batch(5)
-        .with_seed(4);
+        .with_seed(4)
+        .with_moment_weight(moment_weight);
     let dev = device();
     let mut host = Trainer::new(config.clone(), &data, &dev).unwrap();
     let mut burn = Trainer::new(config, &data, &dev).unwrap();
@@ -338,6 +396,9 @@ fn trainer_with_host_kernels_follows_autodiff() {
         );
         if b.generator_loss.is_finite() {
             assert!((a.generator_loss - b.generator_loss).abs() < 1e-6, "{a:?} vs {b:?}");
+            let (ma, mb) = (a.moment_loss.unwrap_or(0.0), b.moment_loss.unwrap_or(0.0));
+            assert_eq!(a.moment_loss.is_some(), moment_weight.is_some());
+            assert!((ma - mb).abs() < 1e-5 * mb.abs().max(1.0), "{a:?} vs {b:?}");
         }
     }
     let (Critic::Conv(a), Critic::Conv(b)) = (&host.critic, &burn.critic) else {
@@ -348,6 +409,10 @@ fn trainer_with_host_kernels_follows_autodiff() {
     let moved = b.iter().map(|v| v.abs()).sum::<f64>();
     let diff = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).sum::<f64>();
     assert!(diff < 1e-5 * moved, "weights differ: {diff} of {moved}");
+    let (ga, gb) = (params(&host), params(&burn));
+    let scale = gb.iter().map(|v| v.abs()).sum::<f32>();
+    let diff = ga.iter().zip(&gb).map(|(x, y)| (x - y).abs()).sum::<f32>();
+    assert!(diff < 1e-5 * scale, "generator outputs differ: {diff} of {scale}");
 }
 
 /// The moving average of the generator: kept, checkpointed, resumed exactly, and what
@@ -396,6 +461,7 @@ fn generator_ema_is_checkpointed_resumed_and_sampled() {
     // Configurations written before the option existed still load, without an average.
     let mut old = serde_json::to_value(tiny_config(8)).unwrap();
     old.as_object_mut().unwrap().remove("ema_decay");
+    old.as_object_mut().unwrap().remove("moment_weight");
     let old: TrainingConfig = serde_json::from_value(old).unwrap();
-    assert_eq!(old.ema(), None);
+    assert_eq!((old.ema(), old.moments()), (None, None));
 }

@@ -70,6 +70,14 @@ pub struct TrainArgs {
     /// (e.g. 0.999; 0 = off, the paper).
     #[arg(long)]
     pub ema_decay: Option<f64>,
+    /// Add this weight times the generator's moment-matching term to its loss (time course,
+    /// pair, lag-1 and autocorrelation moments of the training windows; 0 = off, the paper).
+    #[arg(long)]
+    pub moment_weight: Option<f64>,
+    /// Compare a running average of the generator's moments over recent batches, with this
+    /// decay per generator update (e.g. 0.98), instead of each batch's own.
+    #[arg(long)]
+    pub moment_average_decay: Option<f64>,
     /// Evaluate every this many iterations (0 = never): sample, binarise, log the seven errors.
     #[arg(long, default_value_t = 1000)]
     pub eval_every: usize,
@@ -163,6 +171,12 @@ fn config_from(a: &TrainArgs, neurons: usize, bins: usize) -> anyhow::Result<Tra
     }
     if let Some(v) = a.ema_decay {
         c.ema_decay = Some(v);
+    }
+    if let Some(v) = a.moment_weight {
+        c.moment_weight = Some(v);
+    }
+    if let Some(v) = a.moment_average_decay {
+        c.moment_average_decay = Some(v);
     }
     if (c.model.neurons, c.model.bins) != (neurons, bins) {
         bail!(
@@ -265,6 +279,7 @@ pub fn train(a: &TrainArgs) -> anyhow::Result<Outcome> {
                 "iteration": it.iteration, "seconds": seconds, "critic_loss": it.critic_loss,
                 "generator_loss": if it.generator_loss.is_nan() { None } else { Some(it.generator_loss) },
                 "gradient_penalty": it.gradient_penalty, "wasserstein": it.wasserstein,
+                "moment_loss": it.moment_loss,
             }));
         }
         if a.eval_every > 0 && (it.iteration % a.eval_every == 0 || it.iteration == total) {

@@ -1,0 +1,524 @@
+//! Moment matching for the generator: an option beyond the paper (`moment_weight`).
+//!
+//! With a weight λ, the generator's loss gains λ times the mean squared z-score of its batch's
+//! spike moments against those of the training windows, the constraints the maximum-entropy and
+//! dichotomized-Gaussian baselines are fitted to:
+//!
+//! - the time course: P(s_n(t) = 1) for every neuron n and bin t (N x T values; these include
+//!   the firing rates);
+//! - pair moments E[s_i(t) s_j(t)], i < j (N(N-1)/2), which with the rates fix the covariances;
+//! - lag-1 moments E[s_i(t) s_j(t+1)], all i, j (N²), which fix the lag covariances;
+//! - each neuron's autocorrelation E[s_n(t) s_n(t+k)] for k = 2..=10 (lag 1 is in the previous
+//!   item), bounded by T - 1.
+//!
+//! Expectations are over windows and over the bins where both times fall inside the window. The
+//! generator's moments are those of its Bernoulli samples, computed exactly from its spike
+//! probabilities p: bins of one sample are drawn independently given z, so
+//! E[s_i(t) s_j(t')] = E_z[p_i(t) p_j(t')] for (i, t) != (j, t'). The z-score of a moment m with
+//! data value m̂ estimated on a batch of c (window, bin) terms is (m - m̂) / sqrt(v / c) with
+//! v = max(m̂ (1 - m̂), 1 / c): the batch's own sampling noise, so a generator that matches the
+//! data scores about 1 per moment.
+
+use faer::{MatMut, MatRef};
+use rayon::prelude::*;
+
+use crate::host::{matmul, to_batch_major, to_channel_major};
+use crate::train::TrainingData;
+
+/// Largest autocorrelation lag matched, in bins (the paper's autocorrelogram goes to 10).
+pub const MAX_AUTO_LAG: usize = 10;
+
+/// The training windows' moments (see the module docs), each an average over its terms.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MomentTargets {
+    neurons: usize,
+    bins: usize,
+    /// `[N, T]` P(s_n(t) = 1).
+    time_course: Vec<f64>,
+    /// `[N, N]` E[s_i(t) s_j(t)] (symmetric; the diagonal is not used).
+    pair: Vec<f64>,
+    /// `[N, N]` E[s_i(t) s_j(t+1)].
+    lag: Vec<f64>,
+    /// `[N, K - 1]` E[s_n(t) s_n(t+k)] for k = 2..=K, K = min(10, T - 1).
+    auto: Vec<f64>,
+}
+
+/// Integer counts behind [`MomentTargets`], summed over windows.
+struct Counts {
+    time_course: Vec<u64>,
+    pair: Vec<u64>,
+    lag: Vec<u64>,
+    auto: Vec<u64>,
+}
+
+impl Counts {
+    fn new(n: usize, t: usize, lags: usize) -> Self {
+        Counts {
+            time_course: vec![0; n * t],
+            pair: vec![0; n * n],
+            lag: vec![0; n * n],
+            auto: vec![0; n * lags],
+        }
+    }
+
+    fn merge(mut self, o: Counts) -> Counts {
+        for (a, b) in [
+            (&mut self.time_course, &o.time_course),
+            (&mut self.pair, &o.pair),
+            (&mut self.lag, &o.lag),
+            (&mut self.auto, &o.auto),
+        ] {
+            a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+        }
+        self
+    }
+}
+
+/// `row` moved `k` bins earlier: bit t of the result is bit t + k of `row`.
+fn shifted(row: &[u64], k: usize, out: &mut [u64]) {
+    let (q, r) = (k / 64, k % 64);
+    for (w, o) in out.iter_mut().enumerate() {
+        let lo = row.get(w + q).map_or(0, |&x| x >> r);
+        let hi = if r == 0 {
+            0
+        } else {
+            row.get(w + q + 1).map_or(0, |&x| x << (64 - r))
+        };
+        *o = lo | hi;
+    }
+}
+
+fn and_count(a: &[u64], b: &[u64]) -> u64 {
+    a.iter().zip(b).map(|(x, y)| u64::from((x & y).count_ones())).sum()
+}
+
+impl MomentTargets {
+    /// Largest autocorrelation lag for windows of `bins`.
+    fn max_lag(bins: usize) -> usize {
+        MAX_AUTO_LAG.min(bins.saturating_sub(1))
+    }
+
+    /// Moments of the training windows of `data` (not its dev windows).
+    pub fn from_training(data: &TrainingData) -> Self {
+        let packed = data.packed();
+        let (n, t) = (data.neurons(), data.bins());
+        let lags = Self::max_lag(t).saturating_sub(1);
+        let words = packed.words_per_sample();
+        let counts = (0..data.train_len())
+            .into_par_iter()
+            .fold(
+                || (Counts::new(n, t, lags), vec![0u64; n * words], vec![0u64; words]),
+                |(mut c, mut rows, mut shift), s| {
+                    for (i, row) in rows.chunks_mut(words).enumerate() {
+                        packed.sample_row(s, i, row);
+                        for (k, &word) in row.iter().enumerate() {
+                            let mut bits = word;
+                            while bits != 0 {
+                                c.time_course[i * t + k * 64 + bits.trailing_zeros() as usize] += 1;
+                                bits &= bits - 1;
+                            }
+                        }
+                    }
+                    for j in 0..n {
+                        let rj = &rows[j * words..][..words];
+                        for i in 0..j {
+                            c.pair[i * n + j] += and_count(&rows[i * words..][..words], rj);
+                        }
+                        shifted(rj, 1, &mut shift);
+                        for i in 0..n {
+                            c.lag[i * n + j] += and_count(&rows[i * words..][..words], &shift);
+                        }
+                        for k in 2..=lags + 1 {
+                            shifted(rj, k, &mut shift);
+                            c.auto[j * lags + k - 2] += and_count(rj, &shift);
+                        }
+                    }
+                    (c, rows, shift)
+                },
+            )
+            .map(|(c, _, _)| c)
+            .reduce(|| Counts::new(n, t, lags), Counts::merge);
+        let w = data.train_len() as f64;
+        let per = |v: &[u64], terms: f64| v.iter().map(|&c| c as f64 / terms).collect::<Vec<f64>>();
+        let mut pair = per(&counts.pair, w * t as f64);
+        for i in 0..n {
+            for j in 0..i {
+                pair[i * n + j] = pair[j * n + i];
+            }
+        }
+        let mut auto = vec![0.0; n * lags];
+        for (l, k) in (2..=lags + 1).enumerate() {
+            for i in 0..n {
+                auto[i * lags + l] = counts.auto[i * lags + l] as f64 / (w * (t - k) as f64);
+            }
+        }
+        MomentTargets {
+            neurons: n,
+            bins: t,
+            time_course: per(&counts.time_course, w),
+            pair,
+            lag: per(&counts.lag, w * (t - 1).max(1) as f64),
+            auto,
+        }
+    }
+
+    /// Number of matched moments.
+    pub fn len(&self) -> usize {
+        let n = self.neurons;
+        self.time_course.len() + n * (n - 1) / 2 + self.lag.len() + self.auto.len()
+    }
+
+    /// Always false: a target has at least the time course of one neuron and bin.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The loss `weight * mean z²` of the spike probabilities `p` (`[B, N, T]`, batch-major) and
+    /// its gradient with respect to `p` (same layout).
+    pub fn loss_and_gradient(&self, p: &[f32], weight: f64) -> (f64, Vec<f32>) {
+        let batch = BatchMoments::new(self, p);
+        self.finish(&batch, &batch.values, weight)
+    }
+
+    /// As [`Self::loss_and_gradient`], with the z-scores of `average` after it has taken in
+    /// this batch's moments: a running average over recent batches estimates the generator's
+    /// moments far more precisely than one batch, so the term keeps pulling after the
+    /// generator matches the data to within one batch's noise. The gradient is that of the
+    /// batch's moments (the average's past is a constant).
+    pub fn loss_and_gradient_averaged(&self, p: &[f32], weight: f64, average: &mut MomentAverage) -> (f64, Vec<f32>) {
+        let batch = BatchMoments::new(self, p);
+        average.update(&batch.values);
+        self.finish(&batch, &average.values, weight)
+    }
+
+    /// Loss and gradient for the moment estimates `m` (flattened like [`BatchMoments::values`]),
+    /// back-propagated through the batch's moments.
+    fn finish(&self, batch: &BatchMoments, m: &[f64], weight: f64) -> (f64, Vec<f32>) {
+        let scale = weight / self.len() as f64;
+        let targets = self.flat();
+        let mut z2 = 0.0;
+        // d loss / d moment, divided by the moment's number of terms (as the products need it).
+        let g: Vec<f64> = m
+            .iter()
+            .zip(&targets)
+            .zip(&batch.terms)
+            .map(|((&m, &target), &terms)| {
+                let v = (target * (1.0 - target)).max(1.0 / terms) / terms;
+                let d = m - target;
+                z2 += d * d / v;
+                2.0 * scale * d / v / terms
+            })
+            .collect();
+        (scale * z2, batch.backward(&g))
+    }
+
+    /// The targets in the order of [`BatchMoments::values`].
+    fn flat(&self) -> Vec<f64> {
+        let n = self.neurons;
+        let mut out = self.time_course.clone();
+        out.extend(
+            (0..n)
+                .flat_map(|i| (i + 1..n).map(move |j| (i, j)))
+                .map(|(i, j)| self.pair[i * n + j]),
+        );
+        out.extend(&self.lag);
+        out.extend(&self.auto);
+        out
+    }
+}
+
+/// Running average of the generator's moments (flattened like [`BatchMoments::values`]), with
+/// the warm-up of [`crate::ema::decay_at`] so that early batches do not linger.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MomentAverage {
+    /// Decay per batch, in [0, 1).
+    pub decay: f64,
+    /// Batches taken in.
+    pub updates: usize,
+    /// The averaged moments (empty before the first batch).
+    pub values: Vec<f64>,
+}
+
+impl MomentAverage {
+    /// An empty average with `decay` per batch.
+    pub fn new(decay: f64) -> Self {
+        MomentAverage {
+            decay,
+            updates: 0,
+            values: Vec::new(),
+        }
+    }
+
+    fn update(&mut self, batch: &[f64]) {
+        if self.values.len() != batch.len() {
+            self.values = batch.to_vec();
+        } else {
+            let d = crate::ema::decay_at(self.decay, self.updates);
+            for (a, &b) in self.values.iter_mut().zip(batch) {
+                *a = d * *a + (1.0 - d) * b;
+            }
+        }
+        self.updates += 1;
+    }
+}
+
+/// One batch's moments (the module docs' four groups, in that order, pairs as i < j) and what
+/// their gradient needs.
+struct BatchMoments {
+    neurons: usize,
+    bins: usize,
+    /// Number of autocorrelation lags (2..=K).
+    lags: usize,
+    /// p channel-major, `[N, B*T]`.
+    x: Vec<f32>,
+    /// x one bin later (0 in each window's last bin).
+    xs: Vec<f32>,
+    values: Vec<f64>,
+    /// Number of (window, bin) terms of each value.
+    terms: Vec<f64>,
+}
+
+impl BatchMoments {
+    fn new(targets: &MomentTargets, p: &[f32]) -> Self {
+        let (n, t) = (targets.neurons, targets.bins);
+        let b = p.len() / (n * t);
+        let lags = targets.auto.len() / n;
+        let x = to_channel_major(p, n, t);
+        let mut xs = vec![0f32; x.len()];
+        for (dst, src) in xs.chunks_mut(t).zip(x.chunks(t)) {
+            dst[..t - 1].copy_from_slice(&src[1..]);
+        }
+        let cols = b * t;
+        let product = |lhs: &[f32], rhs: &[f32]| {
+            let mut out = vec![0f32; n * n];
+            matmul(
+                MatMut::from_row_major_slice_mut(&mut out, n, n),
+                false,
+                MatRef::from_row_major_slice(lhs, n, cols),
+                MatRef::from_row_major_slice(rhs, n, cols).transpose(),
+            );
+            out
+        };
+        let (pair_sum, lag_sum) = (product(&x, &x), product(&x, &xs));
+        let mut values = Vec::with_capacity(targets.len());
+        let mut terms = Vec::with_capacity(targets.len());
+        for i in 0..n {
+            for s in 0..t {
+                values.push((0..b).map(|k| f64::from(x[(i * b + k) * t + s])).sum::<f64>() / b as f64);
+                terms.push(b as f64);
+            }
+        }
+        let (pair_terms, lag_terms) = ((b * t) as f64, (b * (t - 1)).max(1) as f64);
+        for i in 0..n {
+            for j in i + 1..n {
+                values.push(f64::from(pair_sum[i * n + j]) / pair_terms);
+                terms.push(pair_terms);
+            }
+        }
+        for v in &lag_sum {
+            values.push(f64::from(*v) / lag_terms);
+            terms.push(lag_terms);
+        }
+        for i in 0..n {
+            let rows = &x[i * cols..][..cols];
+            for k in 2..=lags + 1 {
+                let sum: f64 = rows
+                    .chunks(t)
+                    .map(|r| (0..t - k).map(|s| f64::from(r[s] * r[s + k])).sum::<f64>())
+                    .sum();
+                let count = (b * (t - k)) as f64;
+                values.push(sum / count);
+                terms.push(count);
+            }
+        }
+        BatchMoments {
+            neurons: n,
+            bins: t,
+            lags,
+            x,
+            xs,
+            values,
+            terms,
+        }
+    }
+
+    /// Gradient with respect to p (`[B, N, T]`) of `sum_k g[k] * terms[k] * values[k]`, i.e. of
+    /// the loss when `g` is d loss / d value divided by the value's number of terms.
+    fn backward(&self, g: &[f64]) -> Vec<f32> {
+        let (n, t, lags) = (self.neurons, self.bins, self.lags);
+        let cols = self.x.len() / n;
+        let b = cols / t;
+        let mut dx = vec![0f32; self.x.len()];
+        let (tc, rest) = g.split_at(n * t);
+        let (pair, rest) = rest.split_at(n * (n - 1) / 2);
+        let (lag, auto) = rest.split_at(n * n);
+        for i in 0..n {
+            for k in 0..b {
+                for s in 0..t {
+                    dx[(i * b + k) * t + s] = tc[i * t + s] as f32;
+                }
+            }
+        }
+        let mut g_pair = vec![0f32; n * n];
+        let mut pairs = pair.iter();
+        for i in 0..n {
+            for j in i + 1..n {
+                let v = pairs.next().copied().unwrap_or(0.0) as f32;
+                g_pair[i * n + j] = v;
+                g_pair[j * n + i] = v;
+            }
+        }
+        let g_lag: Vec<f32> = lag.iter().map(|&v| v as f32).collect();
+        let mut g_lag_t = vec![0f32; n * n];
+        for i in 0..n {
+            for j in 0..n {
+                g_lag_t[j * n + i] = g_lag[i * n + j];
+            }
+        }
+        let gmat = |g: &[f32], rhs: &[f32], dst: &mut [f32]| {
+            matmul(
+                MatMut::from_row_major_slice_mut(dst, n, cols),
+                true,
+                MatRef::from_row_major_slice(g, n, n),
+                MatRef::from_row_major_slice(rhs, n, cols),
+            );
+        };
+        // d/dx_i of x_i x_j (pairs) and of x_i(t) x_j(t+1) (lag 1, both factors).
+        gmat(&g_pair, &self.x, &mut dx);
+        gmat(&g_lag, &self.xs, &mut dx);
+        let mut dxs = vec![0f32; self.x.len()];
+        gmat(&g_lag_t, &self.x, &mut dxs);
+        for (dst, src) in dx.chunks_mut(t).zip(dxs.chunks(t)) {
+            for s in 1..t {
+                dst[s] += src[s - 1];
+            }
+        }
+        for i in 0..n {
+            let rows = &self.x[i * cols..][..cols];
+            for (l, k) in (2..=lags + 1).enumerate() {
+                let g = auto[i * lags + l] as f32;
+                for (d, r) in dx[i * cols..][..cols].chunks_mut(t).zip(rows.chunks(t)) {
+                    for s in 0..t - k {
+                        d[s] += g * r[s + k];
+                        d[s + k] += g * r[s];
+                    }
+                }
+            }
+        }
+        to_batch_major(&dx, n, t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{RngExt, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+    use spike_data::{DataOrigin, SampleSet};
+
+    fn random_data(n: usize, t: usize, windows: usize, seed: u64) -> (Vec<u8>, TrainingData) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let values: Vec<u8> = (0..windows * n * t)
+            .map(|_| u8::from(rng.random::<f64>() < 0.3))
+            .collect();
+        let set = SampleSet::from_owned(values.clone(), windows, n, t, DataOrigin::default()).unwrap();
+        (values, TrainingData::new(&set, 0.0).unwrap())
+    }
+
+    /// The targets against the definitions computed directly from the 0/1 values, for T = 70
+    /// (two words per row, so the shifts cross a word boundary).
+    #[test]
+    fn targets_match_the_definitions() {
+        let (n, t, w) = (4, 70, 9);
+        let (v, data) = random_data(n, t, w, 3);
+        let m = MomentTargets::from_training(&data);
+        let s = |k: usize, i: usize, b: usize| f64::from(v[(k * n + i) * t + b]);
+        for i in 0..n {
+            for j in 0..n {
+                let pair: f64 = (0..w)
+                    .map(|k| (0..t).map(|b| s(k, i, b) * s(k, j, b)).sum::<f64>())
+                    .sum();
+                if i != j {
+                    assert!((m.pair[i * n + j] - pair / (w * t) as f64).abs() < 1e-12);
+                }
+                let lag: f64 = (0..w)
+                    .map(|k| (0..t - 1).map(|b| s(k, i, b) * s(k, j, b + 1)).sum::<f64>())
+                    .sum();
+                assert!((m.lag[i * n + j] - lag / (w * (t - 1)) as f64).abs() < 1e-12);
+            }
+            for b in 0..t {
+                let tc = (0..w).map(|k| s(k, i, b)).sum::<f64>() / w as f64;
+                assert!((m.time_course[i * t + b] - tc).abs() < 1e-12);
+            }
+            for k in 2..=MAX_AUTO_LAG {
+                let a: f64 = (0..w)
+                    .map(|q| (0..t - k).map(|b| s(q, i, b) * s(q, i, b + k)).sum::<f64>())
+                    .sum();
+                assert!((m.auto[i * (MAX_AUTO_LAG - 1) + k - 2] - a / (w * (t - k)) as f64).abs() < 1e-12);
+            }
+        }
+        assert_eq!(m.len(), n * t + n * (n - 1) / 2 + n * n + n * (MAX_AUTO_LAG - 1));
+    }
+
+    /// The data's own values as probabilities score z = 0 on every moment, hence loss 0 and a
+    /// zero gradient.
+    #[test]
+    fn the_data_itself_has_zero_loss() {
+        let (n, t, w) = (5, 12, 16);
+        let (v, data) = random_data(n, t, w, 4);
+        let m = MomentTargets::from_training(&data);
+        let p: Vec<f32> = v.iter().map(|&x| f32::from(x)).collect();
+        let (loss, grad) = m.loss_and_gradient(&p, 1.0);
+        assert!(loss.abs() < 1e-9, "loss {loss}");
+        assert!(grad.iter().all(|g| g.abs() < 1e-4));
+    }
+
+    /// The gradient against central finite differences of the loss (T = 12 > K + 1, so every
+    /// autocorrelation lag is used).
+    #[test]
+    fn gradient_matches_finite_differences() {
+        let (n, t) = (4, 12);
+        let (_, data) = random_data(n, t, 20, 5);
+        let m = MomentTargets::from_training(&data);
+        let mut rng = ChaCha8Rng::seed_from_u64(6);
+        let p: Vec<f32> = (0..3 * n * t).map(|_| rng.random::<f32>() * 0.6 + 0.2).collect();
+        let (_, grad) = m.loss_and_gradient(&p, 2.0);
+        let h = 1e-3f32;
+        let mut worst = 0f64;
+        for k in (0..p.len()).step_by(7) {
+            let (mut up, mut down) = (p.clone(), p.clone());
+            up[k] += h;
+            down[k] -= h;
+            let fd = (m.loss_and_gradient(&up, 2.0).0 - m.loss_and_gradient(&down, 2.0).0) / (2.0 * f64::from(h));
+            let g = f64::from(grad[k]);
+            worst = worst.max((fd - g).abs() / (fd.abs().max(g.abs()).max(1e-2)));
+        }
+        assert!(worst < 1e-2, "worst relative difference {worst}");
+    }
+
+    /// The running average starts at the first batch, follows the warm-up, and with an average
+    /// equal to the batch gives the batch's own loss and gradient.
+    #[test]
+    fn running_average_of_moments() {
+        let (n, t) = (3, 8);
+        let (_, data) = random_data(n, t, 10, 7);
+        let m = MomentTargets::from_training(&data);
+        let mut rng = ChaCha8Rng::seed_from_u64(8);
+        let mut batch = || (0..4 * n * t).map(|_| rng.random::<f32>()).collect::<Vec<f32>>();
+        let (p1, p2) = (batch(), batch());
+        let mut average = MomentAverage::new(0.9);
+        let first = m.loss_and_gradient_averaged(&p1, 1.0, &mut average);
+        assert_eq!(first, m.loss_and_gradient(&p1, 1.0));
+        let (v1, v2) = (BatchMoments::new(&m, &p1).values, BatchMoments::new(&m, &p2).values);
+        assert_eq!(average.values, v1);
+        let (loss, grad) = m.loss_and_gradient_averaged(&p2, 1.0, &mut average);
+        // Warm-up: the second batch gets weight 1 - min(0.9, 2/11).
+        let d = crate::ema::decay_at(0.9, 1);
+        for ((a, x), y) in average.values.iter().zip(&v1).zip(&v2) {
+            assert!((a - (d * x + (1.0 - d) * y)).abs() < 1e-12);
+        }
+        assert_eq!(average.updates, 2);
+        let (own_loss, own_grad) = m.loss_and_gradient(&p2, 1.0);
+        assert!(loss != own_loss && grad != own_grad);
+    }
+}

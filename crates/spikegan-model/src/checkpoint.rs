@@ -1,6 +1,9 @@
 //! Checkpoints: a folder `<run>/checkpoint/` with `config.json` (the whole [`TrainingConfig`]),
 //! `generator.bpk`, `critic.bpk` (Burn records, full f32 precision), `optim_generator.bpk`,
-//! `optim_critic.bpk` (Adam states) and `state.json` (iteration, batch order, RNG position).
+//! `optim_critic.bpk` (Adam states) and `state.json` (iteration, batch order, RNG position);
+//! `generator_ema.bpk` when the run averages the generator's weights and
+//! `generator_sampling.bpk` (the generator to sample, calibrated to the data's rates) when it
+//! calibrates them.
 //!
 //! Writing is atomic: everything goes to `checkpoint.tmp/`, the previous checkpoint is renamed to
 //! `checkpoint.old/`, the new one into place, and the old one removed; a crash at any point leaves
@@ -76,6 +79,12 @@ pub fn save(run: &Path, trainer: &Trainer) -> Result<()> {
     if let Some(ema) = trainer.generator_ema() {
         record(ema.clone().into_record(), "generator_ema.bpk")?;
     }
+    if trainer.config.calibrate_rates == Some(true) {
+        record(
+            trainer.sample_generator()?.valid().into_record(),
+            "generator_sampling.bpk",
+        )?;
+    }
     record(trainer.critic.clone().into_record(), "critic.bpk")?;
     let (og, oc) = trainer.optimizers();
     for (o, name) in [(og, "optim_generator.bpk"), (oc, "optim_critic.bpk")] {
@@ -120,8 +129,11 @@ fn load_module<M: Module>(path: &Path, module: M) -> Result<M> {
 pub fn load_generator(run: &Path, device: &Device) -> Result<(TrainingConfig, Generator)> {
     let config = load_config(run)?;
     let dir = checkpoint_dir(run)?;
-    // The moving average of the weights when the run kept one: that is the generator to sample.
-    let name = if config.ema().is_some() {
+    // The calibrated generator when the run calibrates its rates, else the moving average of
+    // the weights when the run kept one: that is the generator to sample.
+    let name = if config.calibrate_rates == Some(true) {
+        "generator_sampling.bpk"
+    } else if config.ema().is_some() {
         "generator_ema.bpk"
     } else {
         "generator.bpk"

@@ -129,6 +129,11 @@ pub struct TrainingConfig {
     /// moment term compares with the data ([`crate::moments::MomentAverage`]), e.g. 0.98;
     /// `None` or 0 = each batch's own moments.
     pub moment_average_decay: Option<f64>,
+    /// Calibrate the sampling generator's output biases to the training data's firing rates
+    /// ([`crate::sample::calibrate_rates`]) for evaluations and in the checkpoint's
+    /// `generator_sampling.bpk` (what `spikegan sample` uses); training itself is unchanged.
+    /// `None` = off (the paper).
+    pub calibrate_rates: Option<bool>,
     /// Random seed (initialisation, batches, noise).
     #[config(default = 0)]
     pub seed: u64,
@@ -150,12 +155,25 @@ impl TrainingConfig {
             .with_rate_init(true)
     }
 
-    /// A preset by name: `paper` or `fast`.
+    /// The best time to quality found on the CPU (issue 7, docs/benchmarks.md): `fast`, plus
+    /// sampling from a moving average of the generator's weights (decay 0.999), calibrated to
+    /// the data's firing rates, and the moment-matching term (weight 1, [`crate::moments`]).
+    pub fn moments(model: ModelConfig) -> Self {
+        Self::fast(model)
+            .with_ema_decay(Some(0.999))
+            .with_moment_weight(Some(1.0))
+            .with_calibrate_rates(Some(true))
+    }
+
+    /// A preset by name: `paper`, `fast` or `moments`.
     pub fn preset(name: &str, model: ModelConfig) -> Result<Self> {
         match name {
             "paper" => Ok(Self::paper(model)),
             "fast" => Ok(Self::fast(model)),
-            other => Err(GanError::Config(format!("unknown preset '{other}' (paper, fast)"))),
+            "moments" => Ok(Self::moments(model)),
+            other => Err(GanError::Config(format!(
+                "unknown preset '{other}' (paper, fast, moments)"
+            ))),
         }
     }
 
@@ -165,7 +183,7 @@ impl TrainingConfig {
     }
 
     /// The moment-matching weight when the term is used (`moment_weight` above zero).
-    pub fn moments(&self) -> Option<f64> {
+    pub fn moment_term(&self) -> Option<f64> {
         self.moment_weight.filter(|&w| w > 0.0)
     }
 

@@ -331,6 +331,33 @@ impl Generator {
         sigmoid(self.logits(z, neurons, bins).clamp_min(LOGIT_FLOOR))
     }
 
+    /// The output bias of neuron i moved by `shift[i]` (for the MLP generator, in each of its T
+    /// bins); the conv generator's bias acts before its final LReLU.
+    pub fn shift_output_bias(self, shift: &[f64], bins: usize, device: &Device) -> Self {
+        let moved = |bias: Option<Param<Tensor<1>>>, per_neuron: usize| {
+            let old: Vec<f32> = match &bias {
+                Some(b) => b.val().into_data().iter::<f32>().collect(),
+                None => vec![0.0; shift.len() * per_neuron],
+            };
+            let new: Vec<f32> = old
+                .iter()
+                .enumerate()
+                .map(|(k, &b)| (f64::from(b) + shift[k / per_neuron]) as f32)
+                .collect();
+            Some(Param::from_tensor(Tensor::from_floats(new.as_slice(), device)))
+        };
+        match self {
+            Generator::Conv(mut g) => {
+                g.conv2.bias = moved(g.conv2.bias.take(), 1);
+                Generator::Conv(g)
+            }
+            Generator::Mlp(mut g) => {
+                g.out.bias = moved(g.out.bias.take(), bins);
+                Generator::Mlp(g)
+            }
+        }
+    }
+
     /// Set the output bias so that, with the other layers as they are near initialisation, the
     /// spike probability of neuron i starts near `rates[i]` (logit of the rate; for the conv
     /// model the logit passes the final LReLU, so negative logits are divided by its slope).

@@ -9,12 +9,15 @@
 //! - pair moments E[s_i(t) s_j(t)], i < j (N(N-1)/2), which with the rates fix the covariances;
 //! - lag-1 moments E[s_i(t) s_j(t+1)], all i, j (N²), which fix the lag covariances;
 //! - each neuron's autocorrelation E[s_n(t) s_n(t+k)] for k = 2..=10 (lag 1 is in the previous
-//!   item), bounded by T - 1.
+//!   item), bounded by T - 1;
+//! - the population count distribution P(K = k), k = 0..=N, of single bins (the k-pairwise
+//!   model's constraint).
 //!
 //! Expectations are over windows and over the bins where both times fall inside the window. The
 //! generator's moments are those of its Bernoulli samples, computed exactly from its spike
 //! probabilities p: bins of one sample are drawn independently given z, so
-//! E[s_i(t) s_j(t')] = E_z[p_i(t) p_j(t')] for (i, t) != (j, t'). The z-score of a moment m with
+//! E[s_i(t) s_j(t')] = E_z[p_i(t) p_j(t')] for (i, t) != (j, t'), and a bin's count K is
+//! Poisson-binomial given z (computed by the usual recursion over neurons). The z-score of a moment m with
 //! data value m̂ estimated on a batch of c (window, bin) terms is (m - m̂) / sqrt(v / c) with
 //! v = max(m̂ (1 - m̂), 1 / c): the batch's own sampling noise, so a generator that matches the
 //! data scores about 1 per moment.
@@ -41,6 +44,8 @@ pub struct MomentTargets {
     lag: Vec<f64>,
     /// `[N, K - 1]` E[s_n(t) s_n(t+k)] for k = 2..=K, K = min(10, T - 1).
     auto: Vec<f64>,
+    /// `[N + 1]` P(K = k).
+    count: Vec<f64>,
 }
 
 /// Integer counts behind [`MomentTargets`], summed over windows.
@@ -49,6 +54,7 @@ struct Counts {
     pair: Vec<u64>,
     lag: Vec<u64>,
     auto: Vec<u64>,
+    count: Vec<u64>,
 }
 
 impl Counts {
@@ -58,6 +64,7 @@ impl Counts {
             pair: vec![0; n * n],
             lag: vec![0; n * n],
             auto: vec![0; n * lags],
+            count: vec![0; n + 1],
         }
     }
 
@@ -67,6 +74,7 @@ impl Counts {
             (&mut self.pair, &o.pair),
             (&mut self.lag, &o.lag),
             (&mut self.auto, &o.auto),
+            (&mut self.count, &o.count),
         ] {
             a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
         }
@@ -107,17 +115,30 @@ impl MomentTargets {
         let counts = (0..data.train_len())
             .into_par_iter()
             .fold(
-                || (Counts::new(n, t, lags), vec![0u64; n * words], vec![0u64; words]),
-                |(mut c, mut rows, mut shift), s| {
+                || {
+                    (
+                        Counts::new(n, t, lags),
+                        vec![0u64; n * words],
+                        vec![0u64; words],
+                        vec![0usize; t],
+                    )
+                },
+                |(mut c, mut rows, mut shift, mut active), s| {
+                    active.fill(0);
                     for (i, row) in rows.chunks_mut(words).enumerate() {
                         packed.sample_row(s, i, row);
                         for (k, &word) in row.iter().enumerate() {
                             let mut bits = word;
                             while bits != 0 {
-                                c.time_course[i * t + k * 64 + bits.trailing_zeros() as usize] += 1;
+                                let bin = k * 64 + bits.trailing_zeros() as usize;
+                                c.time_course[i * t + bin] += 1;
+                                active[bin] += 1;
                                 bits &= bits - 1;
                             }
                         }
+                    }
+                    for &k in &active {
+                        c.count[k] += 1;
                     }
                     for j in 0..n {
                         let rj = &rows[j * words..][..words];
@@ -133,10 +154,10 @@ impl MomentTargets {
                             c.auto[j * lags + k - 2] += and_count(rj, &shift);
                         }
                     }
-                    (c, rows, shift)
+                    (c, rows, shift, active)
                 },
             )
-            .map(|(c, _, _)| c)
+            .map(|(c, ..)| c)
             .reduce(|| Counts::new(n, t, lags), Counts::merge);
         let w = data.train_len() as f64;
         let per = |v: &[u64], terms: f64| v.iter().map(|&c| c as f64 / terms).collect::<Vec<f64>>();
@@ -159,13 +180,14 @@ impl MomentTargets {
             pair,
             lag: per(&counts.lag, w * (t - 1).max(1) as f64),
             auto,
+            count: per(&counts.count, w * t as f64),
         }
     }
 
     /// Number of matched moments.
     pub fn len(&self) -> usize {
         let n = self.neurons;
-        self.time_course.len() + n * (n - 1) / 2 + self.lag.len() + self.auto.len()
+        self.time_course.len() + n * (n - 1) / 2 + self.lag.len() + self.auto.len() + self.count.len()
     }
 
     /// Always false: a target has at least the time course of one neuron and bin.
@@ -223,6 +245,7 @@ impl MomentTargets {
         );
         out.extend(&self.lag);
         out.extend(&self.auto);
+        out.extend(&self.count);
         out
     }
 }
@@ -331,6 +354,30 @@ impl BatchMoments {
                 terms.push(count);
             }
         }
+        let count_sum = (0..cols)
+            .into_par_iter()
+            .fold(
+                || (vec![0f64; n], vec![0f64; n + 1], vec![0f64; n + 1]),
+                |(mut column, mut q, mut sum), c| {
+                    column
+                        .iter_mut()
+                        .enumerate()
+                        .for_each(|(i, v)| *v = f64::from(x[i * cols + c]));
+                    count_distribution(&column, &mut q, None);
+                    sum.iter_mut().zip(&q).for_each(|(a, b)| *a += b);
+                    (column, q, sum)
+                },
+            )
+            .map(|(.., sum)| sum)
+            .reduce(
+                || vec![0f64; n + 1],
+                |mut a, b| {
+                    a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+                    a
+                },
+            );
+        values.extend(count_sum.iter().map(|&v| v / cols as f64));
+        terms.extend(std::iter::repeat_n(cols as f64, n + 1));
         BatchMoments {
             neurons: n,
             bins: t,
@@ -351,7 +398,8 @@ impl BatchMoments {
         let mut dx = vec![0f32; self.x.len()];
         let (tc, rest) = g.split_at(n * t);
         let (pair, rest) = rest.split_at(n * (n - 1) / 2);
-        let (lag, auto) = rest.split_at(n * n);
+        let (lag, rest) = rest.split_at(n * n);
+        let (auto, count) = rest.split_at(n * lags);
         for i in 0..n {
             for k in 0..b {
                 for s in 0..t {
@@ -405,7 +453,61 @@ impl BatchMoments {
                 }
             }
         }
+        // The count distribution: reverse-mode through each bin's recursion.
+        let mut d_count = vec![0f32; cols * n];
+        d_count.par_chunks_mut(n).enumerate().for_each_init(
+            || {
+                (
+                    vec![0f64; n],
+                    vec![0f64; n + 1],
+                    vec![0f64; n * (n + 1)],
+                    vec![0f64; n + 1],
+                )
+            },
+            |(column, q, steps, adjoint), (c, out)| {
+                column
+                    .iter_mut()
+                    .enumerate()
+                    .for_each(|(i, v)| *v = f64::from(self.x[i * cols + c]));
+                count_distribution(column, q, Some(steps));
+                adjoint.copy_from_slice(count);
+                for i in (0..n).rev() {
+                    let (prev, p) = (&steps[i * (n + 1)..][..n + 1], column[i]);
+                    let mut d = adjoint[0] * -prev[0];
+                    for k in 1..=i + 1 {
+                        d += adjoint[k] * (prev[k - 1] - prev[k]);
+                    }
+                    out[i] = d as f32;
+                    for k in 0..=i {
+                        adjoint[k] = adjoint[k] * (1.0 - p) + adjoint[k + 1] * p;
+                    }
+                }
+            },
+        );
+        for (c, d) in d_count.chunks(n).enumerate() {
+            for (i, &v) in d.iter().enumerate() {
+                dx[i * cols + c] += v;
+            }
+        }
         to_batch_major(&dx, n, t)
+    }
+}
+
+/// The distribution of the number of ones among independent Bernoulli variables with
+/// probabilities `p` (Poisson-binomial), written to `q` (length N + 1). With `steps` (length
+/// N (N + 1)), row i keeps the distribution of the first i variables.
+fn count_distribution(p: &[f64], q: &mut [f64], mut steps: Option<&mut Vec<f64>>) {
+    let n = p.len();
+    q.fill(0.0);
+    q[0] = 1.0;
+    for (i, &pi) in p.iter().enumerate() {
+        if let Some(steps) = steps.as_deref_mut() {
+            steps[i * (n + 1)..][..n + 1].copy_from_slice(q);
+        }
+        for k in (1..=i + 1).rev() {
+            q[k] = q[k] * (1.0 - pi) + q[k - 1] * pi;
+        }
+        q[0] *= 1.0 - pi;
     }
 }
 
@@ -457,7 +559,17 @@ mod tests {
                 assert!((m.auto[i * (MAX_AUTO_LAG - 1) + k - 2] - a / (w * (t - k)) as f64).abs() < 1e-12);
             }
         }
-        assert_eq!(m.len(), n * t + n * (n - 1) / 2 + n * n + n * (MAX_AUTO_LAG - 1));
+        for k in 0..=n {
+            let bins = (0..w)
+                .flat_map(|q| (0..t).map(move |b| (q, b)))
+                .filter(|&(q, b)| (0..n).map(|i| s(q, i, b)).sum::<f64>() == k as f64)
+                .count();
+            assert!((m.count[k] - bins as f64 / (w * t) as f64).abs() < 1e-12);
+        }
+        assert_eq!(
+            m.len(),
+            n * t + n * (n - 1) / 2 + n * n + n * (MAX_AUTO_LAG - 1) + n + 1
+        );
     }
 
     /// The data's own values as probabilities score z = 0 on every moment, hence loss 0 and a

@@ -5,6 +5,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use rand::{Rng, RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
+use rayon::prelude::*;
 use spike_data::{DataOrigin, SampleSet, SpikeModel};
 
 use crate::config::ModelConfig;
@@ -21,6 +22,19 @@ pub fn sample_probabilities(
     rng: &mut impl Rng,
     device: &Device,
 ) -> Vec<f32> {
+    generate(generator, model, n, batch, rng, device, false)
+}
+
+/// Probabilities, or with `logits` the pre-sigmoid activations (not floored), `[n, N, T]`.
+fn generate(
+    generator: &Generator,
+    model: &ModelConfig,
+    n: usize,
+    batch: usize,
+    rng: &mut impl Rng,
+    device: &Device,
+    logits: bool,
+) -> Vec<f32> {
     let generator = generator.valid();
     let device = device.clone().without_autodiff();
     let mut out = Vec::with_capacity(n * model.neurons * model.bins);
@@ -29,7 +43,11 @@ pub fn sample_probabilities(
         let b = batch.min(n - done);
         let z: Vec<f32> = (0..b * model.latent).map(|_| StandardNormal.sample(rng)).collect();
         let z = Tensor::from_data(TensorData::new(z, [b, model.latent]), &device);
-        let p = generator.forward(z, model.neurons, model.bins);
+        let p = if logits {
+            generator.logits(z, model.neurons, model.bins)
+        } else {
+            generator.forward(z, model.neurons, model.bins)
+        };
         out.extend(
             p.into_data()
                 .convert::<f32>()
@@ -39,6 +57,84 @@ pub fn sample_probabilities(
         done += b;
     }
     out
+}
+
+/// Number of generated samples whose probabilities [`calibrate_rates`] averages.
+pub const CALIBRATION_SAMPLES: usize = 8192;
+
+/// The generator with its output biases shifted so that each neuron's mean spike probability
+/// over [`CALIBRATION_SAMPLES`] samples (z from `rng`) and their bins equals `rates[i]`
+/// (probability per bin), and the shifts. Each shift solves a monotone equation in one unknown
+/// (safeguarded Newton); a rate the network cannot reach (0 or 1) stops at a bounded shift.
+/// Corrects a generator whose rates are biased as a whole, e.g. the moving average of the
+/// weights ([`crate::ema`]), whose averaged logits give lower rates than the averaged
+/// probabilities would.
+pub fn calibrate_rates(
+    generator: &Generator,
+    model: &ModelConfig,
+    rates: &[f64],
+    rng: &mut impl Rng,
+    device: &Device,
+) -> Result<(Generator, Vec<f64>)> {
+    let (n, t) = (model.neurons, model.bins);
+    if rates.len() != n || rates.iter().any(|r| !(0.0..=1.0).contains(r)) {
+        return Err(GanError::Data(format!(
+            "rate calibration needs {n} rates in [0, 1], got {} values",
+            rates.len()
+        )));
+    }
+    let logits = generate(generator, model, CALIBRATION_SAMPLES, 1024, rng, device, true);
+    let conv = matches!(generator, Generator::Conv(_));
+    let leak = crate::model::LEAK;
+    let floor = crate::model::LOGIT_FLOOR;
+    let shifts: Vec<f64> = (0..n)
+        .into_par_iter()
+        .map(|i| {
+            // The output layer's pre-activations (before the conv generator's final LReLU).
+            let a: Vec<f64> = (0..CALIBRATION_SAMPLES)
+                .flat_map(|s| logits[(s * n + i) * t..][..t].iter())
+                .map(|&l| {
+                    let l = f64::from(l);
+                    if conv && l < 0.0 { l / leak } else { l }
+                })
+                .collect();
+            // Mean probability and its derivative for a shift d.
+            let mean = |d: f64| {
+                let (mut p, mut dp) = (0.0, 0.0);
+                for &x in &a {
+                    let y = x + d;
+                    let (l, slope) = if conv && y < 0.0 { (y * leak, leak) } else { (y, 1.0) };
+                    if l > floor {
+                        let q = 1.0 / (1.0 + (-l).exp());
+                        p += q;
+                        dp += q * (1.0 - q) * slope;
+                    }
+                }
+                (p / a.len() as f64, dp / a.len() as f64)
+            };
+            let (mut lo, mut hi, mut d) = (-1000.0, 1000.0, 0.0);
+            for _ in 0..200 {
+                let (p, dp) = mean(d);
+                let f = p - rates[i];
+                if f.abs() <= 1e-10 * rates[i].max(1e-6) || hi - lo < 1e-12 {
+                    break;
+                }
+                if f > 0.0 {
+                    hi = d;
+                } else {
+                    lo = d;
+                }
+                let newton = d - f / dp;
+                d = if dp > 0.0 && newton > lo && newton < hi {
+                    newton
+                } else {
+                    0.5 * (lo + hi)
+                };
+            }
+            d
+        })
+        .collect();
+    Ok((generator.clone().shift_output_bias(&shifts, t, device), shifts))
 }
 
 /// Bernoulli draws: spike where `p > u`, `u ~ U(0, 1)` per bin.

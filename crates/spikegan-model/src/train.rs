@@ -22,6 +22,7 @@ use crate::host::{HostConvCritic, HostConvGenerator, host_values};
 use crate::model::{Critic, Generator, InitRng};
 use crate::moments::{MomentAverage, MomentTargets};
 use crate::penalty::gradient_penalty;
+use crate::sample;
 
 /// Training windows, bit-packed, split into train and dev parts.
 pub struct TrainingData {
@@ -165,8 +166,10 @@ pub struct Trainer {
     pub critic: Critic,
     /// The moving average of the generator's weights, when `config.ema()` is set.
     ema: Option<Generator>,
-    /// The training windows' moments, when `config.moments()` is set.
+    /// The training windows' moments, when `config.moment_term()` is set.
     moments: Option<MomentTargets>,
+    /// The training windows' firing rates (probability per bin), for rate calibration.
+    rates: Vec<f64>,
     opt_generator: ModuleOptimizer,
     opt_critic: ModuleOptimizer,
     device: Device,
@@ -237,7 +240,8 @@ impl Trainer {
             },
             host_kernels: *device == Device::flex(),
             ema: config.ema().map(|_| generator.valid()),
-            moments: config.moments().map(|_| MomentTargets::from_training(data)),
+            moments: config.moment_term().map(|_| MomentTargets::from_training(data)),
+            rates: data.rates().to_vec(),
             config,
             generator,
             critic,
@@ -287,6 +291,21 @@ impl Trainer {
     /// else the generator itself.
     pub fn sampling_generator(&self) -> &Generator {
         self.ema.as_ref().unwrap_or(&self.generator)
+    }
+
+    /// The generator that samples are drawn from: [`Self::sampling_generator`], with its output
+    /// biases calibrated to the training rates when `config.calibrate_rates` is set (z for the
+    /// calibration from a generator seeded by the seed and iteration; the training RNG does not
+    /// move).
+    pub fn sample_generator(&self) -> Result<Generator> {
+        let generator = self.sampling_generator().valid();
+        if self.config.calibrate_rates != Some(true) {
+            return Ok(generator);
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(self.config.seed ^ 0xCA11_B2A7 ^ self.state.iteration as u64);
+        let device = self.device.clone().without_autodiff();
+        let (calibrated, _) = sample::calibrate_rates(&generator, &self.config.model, &self.rates, &mut rng, &device)?;
+        Ok(calibrated)
     }
 
     /// The moving average of the generator's weights, if kept.
@@ -345,7 +364,7 @@ impl Trainer {
     /// The moment-matching term of the probabilities `p` (`[B, N, T]`) and its gradient, when
     /// it is used.
     fn moment_term(&mut self, p: &[f32]) -> Option<(f64, Vec<f32>)> {
-        let weight = self.config.moments()?;
+        let weight = self.config.moment_term()?;
         let targets = self.moments.as_ref()?;
         Some(match self.state.moment_average.as_mut() {
             Some(average) => targets.loss_and_gradient_averaged(p, weight, average),

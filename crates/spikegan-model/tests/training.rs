@@ -8,7 +8,7 @@ use spike_data::simulate::{UniformParams, simulate_uniform};
 use spikegan_model::checkpoint;
 use spikegan_model::model::{Critic, Generator, conv1d_gemm};
 use spikegan_model::moments::MomentTargets;
-use spikegan_model::sample::{sample_binary, sample_probabilities};
+use spikegan_model::sample::{CALIBRATION_SAMPLES, calibrate_rates, sample_binary, sample_probabilities};
 use spikegan_model::train::{Trainer, TrainingData};
 use spikegan_model::{Arch, InitRng, ModelConfig, TrainingConfig};
 
@@ -463,5 +463,73 @@ fn generator_ema_is_checkpointed_resumed_and_sampled() {
     old.as_object_mut().unwrap().remove("ema_decay");
     old.as_object_mut().unwrap().remove("moment_weight");
     let old: TrainingConfig = serde_json::from_value(old).unwrap();
-    assert_eq!((old.ema(), old.moments()), (None, None));
+    assert_eq!((old.ema(), old.moment_term()), (None, None));
+}
+
+/// Rate calibration: on the z it was computed from, the calibrated generator's mean spike
+/// probability per neuron equals the target (conv and MLP, a rate of 0 included); the
+/// checkpoint of a calibrating run holds the calibrated generator for sampling.
+#[test]
+fn rate_calibration_hits_the_target_rates() {
+    let dev = Device::flex();
+    let (n, t) = (4, 16);
+    let target = [0.1, 0.3, 0.0, 0.02];
+    for arch in [Arch::Conv, Arch::Mlp] {
+        let model = ModelConfig::new()
+            .with_arch(arch)
+            .with_neurons(n)
+            .with_bins(t)
+            .with_base_features(8)
+            .with_mlp_units(16);
+        let generator = Generator::new(&model, &mut InitRng::seed_from_u64(3), &dev);
+        let (calibrated, shifts) =
+            calibrate_rates(&generator, &model, &target, &mut ChaCha8Rng::seed_from_u64(1), &dev).unwrap();
+        assert!(shifts.iter().all(|s| s.is_finite()) && shifts[2] < 0.0, "{shifts:?}");
+        let p = sample_probabilities(
+            &calibrated,
+            &model,
+            CALIBRATION_SAMPLES,
+            1024,
+            &mut ChaCha8Rng::seed_from_u64(1),
+            &dev,
+        );
+        for (i, &r) in target.iter().enumerate() {
+            let mean = (0..CALIBRATION_SAMPLES)
+                .flat_map(|s| p[(s * n + i) * t..][..t].iter())
+                .map(|&x| f64::from(x))
+                .sum::<f64>()
+                / (CALIBRATION_SAMPLES * t) as f64;
+            assert!(
+                (mean - r).abs() < 1e-5 * r.max(0.01),
+                "{arch:?} neuron {i}: {mean} vs {r}"
+            );
+        }
+        let e = calibrate_rates(&generator, &model, &[0.1; 3], &mut ChaCha8Rng::seed_from_u64(1), &dev)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("needs 4 rates"), "{e}");
+    }
+    // A calibrating run: its checkpoint's sampling generator is the calibrated one.
+    let set = tiny_data(4);
+    let data = TrainingData::new(&set, 0.0).unwrap();
+    let config = tiny_config(2)
+        .with_ema_decay(Some(0.9))
+        .with_calibrate_rates(Some(true));
+    let mut trainer = Trainer::new(config, &data, &device()).unwrap();
+    for _ in 0..3 {
+        trainer.step(&data).unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    checkpoint::save(dir.path(), &trainer).unwrap();
+    let (_, loaded) = checkpoint::load_generator(dir.path(), &trainer.device().clone()).unwrap();
+    let calibrated = trainer.sample_generator().unwrap();
+    assert_same(
+        &outputs(&trainer, &loaded),
+        &outputs(&trainer, &calibrated),
+        "sampling generator",
+    );
+    assert!(
+        outputs(&trainer, &calibrated) != outputs(&trainer, trainer.generator_ema().unwrap()),
+        "calibration moved the average"
+    );
 }

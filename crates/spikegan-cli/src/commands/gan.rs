@@ -14,9 +14,9 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 use spike_data::SpikeModel;
-use spike_data::io;
+use spike_data::io::{self, SpikeData};
 use spike_stats::{paper_errors, paper_stats};
-use spikegan_model::sample::{binarize, sample_probabilities};
+use spikegan_model::sample::{binarize, calibrate_rates, sample_probabilities};
 use spikegan_model::train::{Trainer, TrainingData};
 use spikegan_model::{Arch, ModelConfig, TrainingConfig, checkpoint};
 
@@ -39,7 +39,8 @@ pub struct TrainArgs {
     /// Bins between training windows (default 1: every sliding window, as the paper).
     #[arg(long, default_value_t = 1)]
     pub stride: usize,
-    /// Hyperparameter preset: `paper` (the paper's exact settings) or `fast` (see docs/benchmarks.md).
+    /// Hyperparameter preset: `paper` (the paper's exact settings), `fast` or `moments` (see
+    /// docs/benchmarks.md).
     #[arg(long, default_value = "paper")]
     pub preset: String,
     /// A TOML or JSON file with a whole training configuration (replaces the preset).
@@ -122,6 +123,10 @@ pub struct SampleArgs {
     /// Write spike probabilities (f32) instead of binarised samples.
     #[arg(long)]
     pub probabilities: bool,
+    /// Shift the GAN's output biases so that its firing rates equal those of this binary
+    /// raster or sample file (same neurons, in order) before sampling.
+    #[arg(long)]
+    pub calibrate_to: Option<PathBuf>,
     /// Random seed for z and the Bernoulli draws.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -286,7 +291,7 @@ pub fn train(a: &TrainArgs) -> anyhow::Result<Outcome> {
             let t0 = Instant::now();
             let m = &trainer.config.model;
             let p = sample_probabilities(
-                trainer.sampling_generator(),
+                &trainer.sample_generator()?,
                 m,
                 a.eval_samples,
                 1024,
@@ -345,6 +350,26 @@ pub fn train(a: &TrainArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::Success)
 }
 
+/// Spike probability per bin of each neuron of a binary raster or sample file.
+fn firing_rates(path: &Path) -> anyhow::Result<Vec<f64>> {
+    let loaded = load(path, None)?;
+    match &loaded.data {
+        SpikeData::Raster(r) => {
+            r.ensure_binary().with_context(|| format!("{}", path.display()))?;
+            Ok(r.spikes_per_neuron()
+                .iter()
+                .map(|&c| c as f64 / r.n_bins() as f64)
+                .collect())
+        }
+        SpikeData::Samples(set) => Ok(TrainingData::new(set, 0.0)?.rates().to_vec()),
+        other => bail!(
+            "{}: rates need a binary raster or samples, not {}",
+            path.display(),
+            super::kind(other)
+        ),
+    }
+}
+
 pub fn sample(a: &SampleArgs) -> anyhow::Result<Outcome> {
     let run = match (&a.run, &a.model) {
         (Some(run), None) => run,
@@ -364,6 +389,23 @@ pub fn sample(a: &SampleArgs) -> anyhow::Result<Outcome> {
     }
     let m = &config.model;
     let mut rng = ChaCha8Rng::seed_from_u64(a.seed);
+    let generator = match &a.calibrate_to {
+        Some(path) => {
+            let rates = firing_rates(path)?;
+            if rates.len() != m.neurons {
+                bail!(
+                    "{}: {} neurons, but the GAN of {} generates {}",
+                    path.display(),
+                    rates.len(),
+                    run.display(),
+                    m.neurons
+                );
+            }
+            let mut calibration_rng = ChaCha8Rng::seed_from_u64(a.seed ^ 0xCA11_B2A7);
+            calibrate_rates(&generator, m, &rates, &mut calibration_rng, &dev)?.0
+        }
+        None => generator,
+    };
     let p = sample_probabilities(&generator, m, a.samples, 1024, &mut rng, &dev);
     let dims = [a.samples, m.neurons, m.bins];
     if a.probabilities {

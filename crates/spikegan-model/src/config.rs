@@ -125,10 +125,6 @@ pub struct TrainingConfig {
     /// lag-1 and autocorrelation moments of the training windows), e.g. 1; `None` or 0 = off
     /// (the paper). Optional for the same reason as `ema_decay`.
     pub moment_weight: Option<f64>,
-    /// Decay per generator update of the running average of the generator's moments that the
-    /// moment term compares with the data ([`crate::moments::MomentAverage`]), e.g. 0.98;
-    /// `None` or 0 = each batch's own moments.
-    pub moment_average_decay: Option<f64>,
     /// Calibrate the sampling generator's output biases to the training data's firing rates
     /// ([`crate::sample::calibrate_rates`]) for evaluations and in the checkpoint's
     /// `generator_sampling.bpk` (what `spikegan sample` uses); training itself is unchanged.
@@ -187,11 +183,6 @@ impl TrainingConfig {
         self.moment_weight.filter(|&w| w > 0.0)
     }
 
-    /// The decay of the moments' running average when one is kept.
-    pub fn moment_average(&self) -> Option<f64> {
-        self.moment_average_decay.filter(|&d| d > 0.0)
-    }
-
     /// Check every value.
     pub fn validate(&self) -> Result<()> {
         self.model.validate()?;
@@ -216,15 +207,10 @@ impl TrainingConfig {
         if !(self.lambda_gp.is_finite() && self.lambda_gp >= 0.0) {
             return bad(format!("lambda_gp must be >= 0, got {}", self.lambda_gp));
         }
-        for (name, value) in [
-            ("ema_decay", self.ema_decay),
-            ("moment_average_decay", self.moment_average_decay),
-        ] {
-            if let Some(d) = value
-                && !(0.0..1.0).contains(&d)
-            {
-                return bad(format!("{name} must be in [0, 1), got {d}"));
-            }
+        if let Some(d) = self.ema_decay
+            && !(0.0..1.0).contains(&d)
+        {
+            return bad(format!("ema_decay must be in [0, 1), got {d}"));
         }
         if let Some(w) = self.moment_weight
             && !(w.is_finite() && w >= 0.0)

@@ -199,28 +199,12 @@ impl MomentTargets {
     /// its gradient with respect to `p` (same layout).
     pub fn loss_and_gradient(&self, p: &[f32], weight: f64) -> (f64, Vec<f32>) {
         let batch = BatchMoments::new(self, p);
-        self.finish(&batch, &batch.values, weight)
-    }
-
-    /// As [`Self::loss_and_gradient`], with the z-scores of `average` after it has taken in
-    /// this batch's moments: a running average over recent batches estimates the generator's
-    /// moments far more precisely than one batch, so the term keeps pulling after the
-    /// generator matches the data to within one batch's noise. The gradient is that of the
-    /// batch's moments (the average's past is a constant).
-    pub fn loss_and_gradient_averaged(&self, p: &[f32], weight: f64, average: &mut MomentAverage) -> (f64, Vec<f32>) {
-        let batch = BatchMoments::new(self, p);
-        average.update(&batch.values);
-        self.finish(&batch, &average.values, weight)
-    }
-
-    /// Loss and gradient for the moment estimates `m` (flattened like [`BatchMoments::values`]),
-    /// back-propagated through the batch's moments.
-    fn finish(&self, batch: &BatchMoments, m: &[f64], weight: f64) -> (f64, Vec<f32>) {
         let scale = weight / self.len() as f64;
         let targets = self.flat();
         let mut z2 = 0.0;
         // d loss / d moment, divided by the moment's number of terms (as the products need it).
-        let g: Vec<f64> = m
+        let g: Vec<f64> = batch
+            .values
             .iter()
             .zip(&targets)
             .zip(&batch.terms)
@@ -247,41 +231,6 @@ impl MomentTargets {
         out.extend(&self.auto);
         out.extend(&self.count);
         out
-    }
-}
-
-/// Running average of the generator's moments (flattened like [`BatchMoments::values`]), with
-/// the warm-up of [`crate::ema::decay_at`] so that early batches do not linger.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct MomentAverage {
-    /// Decay per batch, in [0, 1).
-    pub decay: f64,
-    /// Batches taken in.
-    pub updates: usize,
-    /// The averaged moments (empty before the first batch).
-    pub values: Vec<f64>,
-}
-
-impl MomentAverage {
-    /// An empty average with `decay` per batch.
-    pub fn new(decay: f64) -> Self {
-        MomentAverage {
-            decay,
-            updates: 0,
-            values: Vec::new(),
-        }
-    }
-
-    fn update(&mut self, batch: &[f64]) {
-        if self.values.len() != batch.len() {
-            self.values = batch.to_vec();
-        } else {
-            let d = crate::ema::decay_at(self.decay, self.updates);
-            for (a, &b) in self.values.iter_mut().zip(batch) {
-                *a = d * *a + (1.0 - d) * b;
-            }
-        }
-        self.updates += 1;
     }
 }
 
@@ -606,31 +555,5 @@ mod tests {
             worst = worst.max((fd - g).abs() / (fd.abs().max(g.abs()).max(1e-2)));
         }
         assert!(worst < 1e-2, "worst relative difference {worst}");
-    }
-
-    /// The running average starts at the first batch, follows the warm-up, and with an average
-    /// equal to the batch gives the batch's own loss and gradient.
-    #[test]
-    fn running_average_of_moments() {
-        let (n, t) = (3, 8);
-        let (_, data) = random_data(n, t, 10, 7);
-        let m = MomentTargets::from_training(&data);
-        let mut rng = ChaCha8Rng::seed_from_u64(8);
-        let mut batch = || (0..4 * n * t).map(|_| rng.random::<f32>()).collect::<Vec<f32>>();
-        let (p1, p2) = (batch(), batch());
-        let mut average = MomentAverage::new(0.9);
-        let first = m.loss_and_gradient_averaged(&p1, 1.0, &mut average);
-        assert_eq!(first, m.loss_and_gradient(&p1, 1.0));
-        let (v1, v2) = (BatchMoments::new(&m, &p1).values, BatchMoments::new(&m, &p2).values);
-        assert_eq!(average.values, v1);
-        let (loss, grad) = m.loss_and_gradient_averaged(&p2, 1.0, &mut average);
-        // Warm-up: the second batch gets weight 1 - min(0.9, 2/11).
-        let d = crate::ema::decay_at(0.9, 1);
-        for ((a, x), y) in average.values.iter().zip(&v1).zip(&v2) {
-            assert!((a - (d * x + (1.0 - d) * y)).abs() < 1e-12);
-        }
-        assert_eq!(average.updates, 2);
-        let (own_loss, own_grad) = m.loss_and_gradient(&p2, 1.0);
-        assert!(loss != own_loss && grad != own_grad);
     }
 }

@@ -20,7 +20,7 @@ use crate::ema;
 use crate::error::{GanError, Result};
 use crate::host::{HostConvCritic, HostConvGenerator, host_values};
 use crate::model::{Critic, Generator, InitRng};
-use crate::moments::{MomentAverage, MomentTargets};
+use crate::moments::MomentTargets;
 use crate::penalty::gradient_penalty;
 use crate::sample;
 
@@ -140,7 +140,7 @@ pub struct IterationLog {
 }
 
 /// Where the host RNG and the batch order stand; saved with checkpoints.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TrainerState {
     /// Iterations done.
     pub iteration: usize,
@@ -150,10 +150,6 @@ pub struct TrainerState {
     pub cursor: usize,
     /// ChaCha8 word position of the host RNG.
     pub rng_word_pos: u128,
-    /// Running average of the generator's moments, when `config.moment_average()` is set
-    /// (absent in checkpoints written before it existed).
-    #[serde(default)]
-    pub moment_average: Option<MomentAverage>,
 }
 
 /// A Spike-GAN being trained.
@@ -236,7 +232,6 @@ impl Trainer {
                 epoch: 0,
                 cursor: 0,
                 rng_word_pos: 0,
-                moment_average: config.moment_average().map(MomentAverage::new),
             },
             host_kernels: *device == Device::flex(),
             ema: config.ema().map(|_| generator.valid()),
@@ -363,13 +358,9 @@ impl Trainer {
 
     /// The moment-matching term of the probabilities `p` (`[B, N, T]`) and its gradient, when
     /// it is used.
-    fn moment_term(&mut self, p: &[f32]) -> Option<(f64, Vec<f32>)> {
+    fn moment_term(&self, p: &[f32]) -> Option<(f64, Vec<f32>)> {
         let weight = self.config.moment_term()?;
-        let targets = self.moments.as_ref()?;
-        Some(match self.state.moment_average.as_mut() {
-            Some(average) => targets.loss_and_gradient_averaged(p, weight, average),
-            None => targets.loss_and_gradient(p, weight),
-        })
+        Some(self.moments.as_ref()?.loss_and_gradient(p, weight))
     }
 
     /// One generator update; returns (-mean D(fake), the moment term if used).
@@ -594,9 +585,6 @@ impl Trainer {
         self.rng.set_word_pos(state.rng_word_pos);
         self.order = self.epoch_order(data, state.epoch);
         self.state = state;
-        if self.state.moment_average.is_none() {
-            self.state.moment_average = self.config.moment_average().map(MomentAverage::new);
-        }
     }
 
     pub(crate) fn fresh_optimizer(&self) -> ModuleOptimizer {

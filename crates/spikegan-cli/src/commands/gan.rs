@@ -75,10 +75,6 @@ pub struct TrainArgs {
     /// pair, lag-1 and autocorrelation moments of the training windows; 0 = off, the paper).
     #[arg(long)]
     pub moment_weight: Option<f64>,
-    /// Compare a running average of the generator's moments over recent batches, with this
-    /// decay per generator update (e.g. 0.98), instead of each batch's own.
-    #[arg(long)]
-    pub moment_average_decay: Option<f64>,
     /// Evaluate every this many iterations (0 = never): sample, binarise, log the seven errors.
     #[arg(long, default_value_t = 1000)]
     pub eval_every: usize,
@@ -179,9 +175,6 @@ fn config_from(a: &TrainArgs, neurons: usize, bins: usize) -> anyhow::Result<Tra
     }
     if let Some(v) = a.moment_weight {
         c.moment_weight = Some(v);
-    }
-    if let Some(v) = a.moment_average_decay {
-        c.moment_average_decay = Some(v);
     }
     if (c.model.neurons, c.model.bins) != (neurons, bins) {
         bail!(

@@ -11,6 +11,7 @@
 //! xtask never links libhdf5: it only runs other programs.
 
 mod bench;
+mod curves;
 mod experiments;
 mod figures;
 mod reproduce;
@@ -30,10 +31,11 @@ fn main() -> anyhow::Result<()> {
         "ci" => ci(),
         "quickstart" => quickstart(rest),
         "bench" => bench::run(rest),
+        "curves" => curves::run(rest),
         "reproduce" => reproduce::reproduce(rest),
         "help" | "--help" | "-h" => {
             println!(
-                "cargo xtask <task>\n\n  setup       install system dependencies (libhdf5) and build\n  ci          setup + fmt check + clippy -D warnings + tests + docs + quick reproduction (results/ci)\n  quickstart  setup + run spikegan on the shared retina data [--data-dir D]\n  reproduce   the paper's experiments, report in results/ [--quick] [--only fig2,s1,fig3,s6,fig4,s2-s4] [--out D] [--data-dir D] [--gan-minutes M | --paper-iterations] [--backend flex|cuda] [--spikegan PATH] [--force]"
+                "cargo xtask <task>\n\n  setup       install system dependencies (libhdf5) and build\n  ci          setup + fmt check + clippy -D warnings + tests + docs + quick reproduction (results/ci)\n  quickstart  setup + run spikegan on the shared retina data [--data-dir D]\n  curves      one training error against wall time for runs' logs, as SVG: --error E --out F.svg LABEL=RUN/log.jsonl...\n  reproduce   the paper's experiments, report in results/ [--quick] [--only fig2,s1,fig3,s6,fig4,s2-s4] [--out D] [--data-dir D] [--gan-minutes M | --paper-iterations] [--backend flex|cuda] [--spikegan PATH] [--force]"
             );
             Ok(())
         }

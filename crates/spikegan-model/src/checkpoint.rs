@@ -79,9 +79,9 @@ pub fn save(run: &Path, trainer: &Trainer) -> Result<()> {
     if let Some(ema) = trainer.generator_ema() {
         record(ema.clone().into_record(), "generator_ema.bpk")?;
     }
-    if trainer.config.calibrate_rates == Some(true) {
+    if trainer.config.calibrates_rates() {
         record(
-            trainer.sample_generator()?.valid().into_record(),
+            trainer.calibrated_generator()?.valid().into_record(),
             "generator_sampling.bpk",
         )?;
     }
@@ -131,7 +131,7 @@ pub fn load_generator(run: &Path, device: &Device) -> Result<(TrainingConfig, Ge
     let dir = checkpoint_dir(run)?;
     // The calibrated generator when the run calibrates its rates, else the moving average of
     // the weights when the run kept one: that is the generator to sample.
-    let name = if config.calibrate_rates == Some(true) {
+    let name = if config.calibrates_rates() {
         "generator_sampling.bpk"
     } else if config.ema().is_some() {
         "generator_ema.bpk"

@@ -183,6 +183,11 @@ impl TrainingConfig {
         self.moment_weight.filter(|&w| w > 0.0)
     }
 
+    /// Whether the sampling generator is calibrated to the training rates.
+    pub fn calibrates_rates(&self) -> bool {
+        self.calibrate_rates == Some(true)
+    }
+
     /// Check every value.
     pub fn validate(&self) -> Result<()> {
         self.model.validate()?;

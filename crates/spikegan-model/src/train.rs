@@ -288,13 +288,13 @@ impl Trainer {
         self.ema.as_ref().unwrap_or(&self.generator)
     }
 
-    /// The generator that samples are drawn from: [`Self::sampling_generator`], with its output
-    /// biases calibrated to the training rates when `config.calibrate_rates` is set (z for the
+    /// The generator that samples are drawn from (evaluations, `generator_sampling.bpk`):
+    /// [`Self::sampling_generator`] without autodiff, with its output biases calibrated to the training rates when `config.calibrate_rates` is set (z for the
     /// calibration from a generator seeded by the seed and iteration; the training RNG does not
     /// move).
-    pub fn sample_generator(&self) -> Result<Generator> {
+    pub fn calibrated_generator(&self) -> Result<Generator> {
         let generator = self.sampling_generator().valid();
-        if self.config.calibrate_rates != Some(true) {
+        if !self.config.calibrates_rates() {
             return Ok(generator);
         }
         let mut rng = ChaCha8Rng::seed_from_u64(self.config.seed ^ 0xCA11_B2A7 ^ self.state.iteration as u64);

@@ -514,7 +514,7 @@ fn rate_calibration_hits_the_target_rates() {
     let dir = tempfile::tempdir().unwrap();
     checkpoint::save(dir.path(), &trainer).unwrap();
     let (_, loaded) = checkpoint::load_generator(dir.path(), &trainer.device().clone()).unwrap();
-    let calibrated = trainer.sample_generator().unwrap();
+    let calibrated = trainer.calibrated_generator().unwrap();
     assert_same(
         &outputs(&trainer, &loaded),
         &outputs(&trainer, &calibrated),

@@ -284,7 +284,7 @@ pub fn train(a: &TrainArgs) -> anyhow::Result<Outcome> {
             let t0 = Instant::now();
             let m = &trainer.config.model;
             let p = sample_probabilities(
-                &trainer.sample_generator()?,
+                &trainer.calibrated_generator()?,
                 m,
                 a.eval_samples,
                 1024,

@@ -17,10 +17,11 @@
 //! generator's moments are those of its Bernoulli samples, computed exactly from its spike
 //! probabilities p: bins of one sample are drawn independently given z, so
 //! E[s_i(t) s_j(t')] = E_z[p_i(t) p_j(t')] for (i, t) != (j, t'), and a bin's count K is
-//! Poisson-binomial given z (computed by the usual recursion over neurons). The z-score of a moment m with
-//! data value m̂ estimated on a batch of c (window, bin) terms is (m - m̂) / sqrt(v / c) with
-//! v = max(m̂ (1 - m̂), 1 / c): the batch's own sampling noise, so a generator that matches the
-//! data scores about 1 per moment.
+//! Poisson-binomial given z (computed by the usual recursion over neurons). The z-score of a
+//! moment m with data value m̂, estimated on a batch of c (window, bin) terms, is
+//! (m - m̂) / sqrt(v / c) with v = max(m̂ (1 - m̂), 1 / c): the batch's own sampling noise, so a
+//! generator that matches the data scores about 1 per moment. Measured effect on the retina:
+//! docs/benchmarks.md (issue 7).
 
 use faer::{MatMut, MatRef};
 use rayon::prelude::*;
@@ -234,7 +235,7 @@ impl MomentTargets {
     }
 }
 
-/// One batch's moments (the module docs' four groups, in that order, pairs as i < j) and what
+/// One batch's moments (the module docs' five groups, in that order, pairs as i < j) and what
 /// their gradient needs.
 struct BatchMoments {
     neurons: usize,

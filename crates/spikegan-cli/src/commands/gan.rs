@@ -39,9 +39,10 @@ pub struct TrainArgs {
     /// Bins between training windows (default 1: every sliding window, as the paper).
     #[arg(long, default_value_t = 1)]
     pub stride: usize,
-    /// Hyperparameter preset: `paper` (the paper's exact settings), `fast` or `moments` (see
-    /// docs/benchmarks.md).
-    #[arg(long, default_value = "paper")]
+    /// Hyperparameter preset: `moments` (the best found on a CPU: `fast` + moving average +
+    /// moment matching + rate calibration), `fast`, or `paper` (the paper's exact settings); see
+    /// docs/benchmarks.md.
+    #[arg(long, default_value = "moments")]
     pub preset: String,
     /// A TOML or JSON file with a whole training configuration (replaces the preset).
     #[arg(long)]

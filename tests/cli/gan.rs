@@ -253,4 +253,15 @@ fn moments_preset_reaches_its_error_level() {
         "--out",
         s(&out),
     ]);
+    let model = dir.path().join("model.json");
+    let e = fails(&[
+        "sample",
+        "--model",
+        s(&model),
+        "--calibrate-to",
+        s(&sim),
+        "--out",
+        s(&out),
+    ]);
+    assert!(e.contains("--calibrate-to is for Spike-GAN runs"), "{e}");
 }

@@ -122,8 +122,9 @@ pub struct TrainingConfig {
     /// (Optional, so that configurations written before it existed still load.)
     pub ema_decay: Option<f64>,
     /// Weight of the generator's moment-matching term ([`crate::moments`]: time course, pair,
-    /// lag-1 and autocorrelation moments of the training windows), e.g. 1; `None` or 0 = off
-    /// (the paper). Optional for the same reason as `ema_decay`.
+    /// lag-1 and autocorrelation moments and the spike-count distribution of the training
+    /// windows), e.g. 1; `None` or 0 = off (the paper). Optional for the same reason as
+    /// `ema_decay`.
     pub moment_weight: Option<f64>,
     /// Calibrate the sampling generator's output biases to the training data's firing rates
     /// ([`crate::sample::calibrate_rates`]) for evaluations and in the checkpoint's

@@ -73,7 +73,8 @@ pub struct TrainArgs {
     #[arg(long)]
     pub ema_decay: Option<f64>,
     /// Add this weight times the generator's moment-matching term to its loss (time course,
-    /// pair, lag-1 and autocorrelation moments of the training windows; 0 = off, the paper).
+    /// pair, lag-1 and autocorrelation moments and the spike-count distribution of the training
+    /// windows; 0 = off, the paper).
     #[arg(long)]
     pub moment_weight: Option<f64>,
     /// Evaluate every this many iterations (0 = never): sample, binarise, log the seven errors.
@@ -424,6 +425,9 @@ pub fn sample(a: &SampleArgs) -> anyhow::Result<Outcome> {
 fn sample_baseline(a: &SampleArgs, path: &Path) -> anyhow::Result<Outcome> {
     if a.probabilities {
         bail!("--probabilities is for Spike-GAN runs; baseline models give binary samples only");
+    }
+    if a.calibrate_to.is_some() {
+        bail!("--calibrate-to is for Spike-GAN runs; baseline models match the rates they were fitted to");
     }
     let model = Baseline::load(path)?;
     let bins = a

@@ -188,6 +188,19 @@ fn baseline_errors_are_clear() {
     assert!(e.contains("windows of 4 bins"), "{e}");
     let e = fails(&["fit", "dg-temporal", "--data", d, "--window", "5000", "--out", m]);
     assert!(e.contains("window"), "{e}");
+    let e = fails(&[
+        "fit",
+        "dg-temporal",
+        "--data",
+        d,
+        "--window",
+        "4",
+        "--max-partial-correlation",
+        "1",
+        "--out",
+        m,
+    ]);
+    assert!(e.contains("max_partial_correlation") && e.contains("got"), "{e}");
     std::fs::write(&model, "not json").unwrap();
     let e = fails(&[
         "sample",

@@ -8,25 +8,35 @@
 //! - Spatio-temporal (Lyamzin et al. 2010): one latent variable per neuron and bin of a window
 //!   of T bins, index `i * T + t` (neuron-major, the samples' order), with stationary
 //!   (block-Toeplitz) correlations: Lambda[(i,t),(j,t+tau)] solves the same equation for
-//!   E[s_i(t) s_j(t+tau)], tau = 0..T-1, measured over every bin of the data. It reproduces the
-//!   auto- and cross-covariances at every lag within the window.
+//!   E[s_i(t) s_j(t+tau)], tau = 0..T-1, measured over every bin of the data.
 //!
 //! A target pair mean at an end of what any correlation can give (max(0, p_i + p_j - 1) or
-//! min(p_i, p_j); typically two rare neurons never active together, exact solution rho = -1,
-//! which makes the matrix far from positive definite) is moved half an event (0.5 / bins)
-//! inside the range before solving, and counted. When the latent matrix is not positive definite
-//! it is replaced by the nearest correlation matrix with eigenvalues >= `min_eigenvalue`
-//! ([`crate::correlation`]), and how far it moved is logged and saved; that matrix is then refined
-//! by fitting the pair means directly in units of their sampling errors (`latent_fit`,
-//! `moment_fit_iterations`; chi2 per pair before and after saved), because the projection moves
-//! every latent entry alike although the busy neurons' pairs matter most for what the model does.
+//! min(p_i, p_j); typically two rare neurons never active together, exact solution rho = -1) is
+//! moved half an event (0.5 / bins) inside the range before solving, and counted.
+//!
+//! **Making the latent matrix valid.** The solved correlations are often those of no Gaussian.
+//! - Lag 0 (both models): when the N x N matrix is not positive definite it is replaced by the
+//!   nearest correlation matrix with eigenvalues >= `min_eigenvalue` ([`crate::correlation`]),
+//!   how far it moved logged and saved, and that matrix is refined by fitting the pair means
+//!   directly in units of their sampling errors (`latent_fit`, `moment_fit_iterations`; chi2 per
+//!   pair before and after saved), because the projection moves every entry alike although the
+//!   busy neurons' pairs matter most for what the model does.
+//! - Lags 1..T-1 (spatio-temporal): refractoriness (a lag-1 pair mean near 0, latent
+//!   correlation near -1) next to slow positive correlations at longer lags is impossible for a
+//!   stationary Gaussian process. The lags are made valid one at a time by the multivariate
+//!   Levinson recursion ([`crate::lag_extension`]): lag-0 shrunk by `lag0_floor`, lags
+//!   1..=`fitted_lags` kept where valid and their partial correlations clipped at
+//!   `max_partial_correlation` where not, longer lags those of the fitted autoregressive process.
+//!   Lag 0, and with it every single-bin statistic, is the spatial model's. (Projecting the
+//!   whole (N T) x (N T) matrix instead, as before, spoiled the rates and covariances and took 16
+//!   minutes on the retina; this takes seconds: docs/benchmarks.md.)
 //!
 //! **Rates of 0 or 1.** Phi^-1 is infinite there. Such a neuron gets gamma = -[`GAMMA_BOUND`]
 //! (+[`GAMMA_BOUND`]) — P(spike) = Phi(-10) ~ 8e-24 — and latent correlation 0 with every other
 //! variable, with a warning: it stays silent (active), as in the data.
 //!
-//! The saved model holds gamma, the solved correlations and, when projected, the valid matrix
-//! sampled from; the Cholesky factor is recomputed when a model is loaded and sampled.
+//! The saved model holds gamma, the solved lag correlations and, when they were changed, the valid
+//! ones sampled from; the Cholesky factor is recomputed when a model is loaded and sampled.
 
 use std::sync::OnceLock;
 
@@ -41,6 +51,7 @@ use statrs::distribution::{ContinuousCDF, Normal};
 
 use crate::correlation::{Projection, nearest_correlation};
 use crate::error::{BaselineError, Result};
+use crate::lag_extension::{LagExtension, valid_extension};
 use crate::latent_fit::{MomentFit, PairTargets, fit_to_pair_means};
 use crate::moments::lagged_pair_means;
 
@@ -70,10 +81,37 @@ pub struct DgParams {
     pub projection_tolerance: f64,
     /// Most nearest-correlation iterations.
     pub projection_max_iterations: usize,
-    /// When the solved matrix is not positive definite: most L-BFGS iterations of the moment
-    /// fit that refines the projected matrix ([`crate::latent_fit`]); 0 keeps the projection.
+    /// When the solved lag-0 matrix is not positive definite: most L-BFGS iterations of the
+    /// moment fit that refines the projected matrix ([`crate::latent_fit`]); 0 keeps the projection.
     #[serde(default = "default_moment_fit_iterations")]
     pub moment_fit_iterations: usize,
+    /// Spatio-temporal: the largest singular value allowed in a lag's partial correlation
+    /// ([`crate::lag_extension`]), in (0, 1); closer to 1 keeps more of impossible lagged
+    /// targets at the price of a nearly singular latent process.
+    #[serde(default = "default_max_partial_correlation")]
+    pub max_partial_correlation: f64,
+    /// Spatio-temporal: lags 1..=`fitted_lags` follow the data where a stationary process can;
+    /// longer lags are those the fitted lags imply (the maximum-entropy extension, an
+    /// autoregressive process of this order).
+    #[serde(default = "default_fitted_lags")]
+    pub fitted_lags: usize,
+    /// Spatio-temporal: the lag-0 latent matrix is shrunk to `(1 - f) R(0) + f I` before the
+    /// lags are fitted, in [0, 1): directions in which the projected R(0) is nearly singular admit
+    /// almost no lagged correlation, and the data's lagged targets never respect them.
+    #[serde(default = "default_lag0_floor")]
+    pub lag0_floor: f64,
+}
+
+fn default_fitted_lags() -> usize {
+    5
+}
+
+fn default_lag0_floor() -> f64 {
+    0.01
+}
+
+fn default_max_partial_correlation() -> f64 {
+    0.95
 }
 
 fn default_moment_fit_iterations() -> usize {
@@ -89,12 +127,10 @@ impl DgParams {
             min_eigenvalue: 1e-6,
             projection_tolerance: 1e-6,
             projection_max_iterations: 200,
-            // The spatio-temporal fit has (N T)^2 pairs (1.3 million on the retina): about 4 s per
-            // iteration on 2 cores, and its chi2 flattens after a few dozen (docs/benchmarks.md).
-            moment_fit_iterations: match kind {
-                DgKind::Spatial => default_moment_fit_iterations(),
-                DgKind::Temporal => 60,
-            },
+            moment_fit_iterations: default_moment_fit_iterations(),
+            max_partial_correlation: default_max_partial_correlation(),
+            fitted_lags: default_fitted_lags(),
+            lag0_floor: default_lag0_floor(),
         }
     }
 
@@ -105,11 +141,17 @@ impl DgParams {
                 self.window
             )));
         }
-        let valid = self.min_eigenvalue > 0.0 && self.min_eigenvalue < 1.0 && self.projection_tolerance > 0.0;
+        let valid = self.min_eigenvalue > 0.0
+            && self.min_eigenvalue < 1.0
+            && self.projection_tolerance > 0.0
+            && self.max_partial_correlation > 0.0
+            && self.max_partial_correlation < 1.0
+            && (0.0..1.0).contains(&self.lag0_floor);
         if !valid {
             return Err(BaselineError::Params(format!(
-                "min_eigenvalue must be in (0, 1) and projection_tolerance > 0, got {} and {}",
-                self.min_eigenvalue, self.projection_tolerance
+                "min_eigenvalue and max_partial_correlation must be in (0, 1), lag0_floor in [0, 1) and \
+                 projection_tolerance > 0, got {}, {}, {} and {}",
+                self.min_eigenvalue, self.max_partial_correlation, self.lag0_floor, self.projection_tolerance
             )));
         }
         Ok(())
@@ -130,6 +172,9 @@ pub struct DgDiagnostics {
     /// or the fit was switched off).
     #[serde(default)]
     pub moment_fit: Option<MomentFit>,
+    /// What making the lagged correlations valid did (spatio-temporal models).
+    #[serde(default)]
+    pub lag_extension: Option<LagExtension>,
     /// Wall time of the fit in seconds.
     pub seconds: f64,
 }
@@ -146,9 +191,10 @@ pub struct DgModel {
     /// Solved latent correlations before projection, `[tau][i][j]` for tau = 0..bins-1:
     /// corr(x_i(t), x_j(t + tau)); block 0 has a unit diagonal.
     pub lag_correlation: Vec<f64>,
-    /// When the solved matrix was not positive definite: the valid matrix sampled from
-    /// instead (the nearest correlation matrix), upper triangle row-major with the diagonal.
-    pub projected_correlation: Option<Vec<f64>>,
+    /// When the solved correlations are not those of a valid (stationary, positive definite)
+    /// latent process: the valid ones sampled from instead, same layout as `lag_correlation`
+    /// (lag 0 from the projection and moment fit, later lags from [`crate::lag_extension`]).
+    pub valid_lag_correlation: Option<Vec<f64>>,
     /// How the fit went.
     pub diagnostics: DgDiagnostics,
     #[serde(skip)]
@@ -248,17 +294,76 @@ impl FitSpikeModel for DgParams {
             gamma,
             bins,
             lag_correlation: solved.into_iter().map(|s| s.0).collect(),
-            projected_correlation: None,
+            valid_lag_correlation: None,
             diagnostics,
             factor: OnceLock::new(),
         };
+        // Lag 0: the spatial construction.
+        let lag0 = self.valid_lag0(&mut model, &means[..n * n], data.n_bins())?;
+        let mut changed = !model.diagnostics.projection.was_positive_definite;
+        // Lags 1..T-1: kept where a stationary process can have them, given the lags before.
+        let lags = if bins == 1 {
+            vec![lag0]
+        } else {
+            // R(tau)[j][i] = corr(x_i(t), x_j(t + tau)), the solved block tau transposed.
+            let f = self.lag0_floor;
+            let lag0 = Mat::from_fn(n, n, |i, j| (1.0 - f) * lag0[(i, j)] + if i == j { f } else { 0.0 });
+            let targets: Vec<Mat<f64>> = std::iter::once(lag0)
+                .chain(
+                    (1..bins.min(self.fitted_lags + 1))
+                        .map(|tau| Mat::from_fn(n, n, |j, i| (1.0 - f) * model.lag_correlation[(tau * n + i) * n + j])),
+                )
+                .collect();
+            let (lags, extension) = valid_extension(&targets, bins, self.max_partial_correlation)?;
+            if extension.clipped_lags > 0 {
+                tracing::warn!(
+                    clipped_lags = extension.clipped_lags,
+                    max_abs_change = extension.max_abs_change,
+                    "lagged latent correlations no stationary Gaussian has: partial correlations clipped at {}",
+                    self.max_partial_correlation
+                );
+                changed = true;
+            }
+            model.diagnostics.lag_extension = Some(extension);
+            lags
+        };
+        if changed {
+            // Valid in exact arithmetic; a floor on the eigenvalues of the whole latent matrix,
+            // (1 - e) R + e I, keeps its Cholesky factor defined in floating point.
+            let e = if bins == 1 { 0.0 } else { self.min_eigenvalue };
+            model.valid_lag_correlation = Some(
+                lags.iter()
+                    .enumerate()
+                    .flat_map(|(tau, r)| {
+                        (0..n).flat_map(move |i| {
+                            (0..n).map(move |j| (1.0 - e) * r[(j, i)] + if tau == 0 && i == j { e } else { 0.0 })
+                        })
+                    })
+                    .collect(),
+            );
+        }
+        let factor = cholesky(&model.sampling_correlation())?;
+        model.diagnostics.seconds = start.elapsed().as_secs_f64();
+        let _ = model.factor.set(factor);
+        Ok(model)
+    }
+}
+
+impl DgParams {
+    /// The valid lag-0 latent correlation matrix (N x N): the solved one, or when that is not
+    /// positive definite its nearest correlation matrix refined by the moment fit. Records what
+    /// was done in the model's diagnostics.
+    fn valid_lag0(&self, model: &mut DgModel, means: &[f64], n_bins: usize) -> Result<Mat<f64>> {
+        let n = model.n_neurons();
+        let solved = Mat::from_fn(n, n, |i, j| model.lag_correlation[i * n + j]);
         let (valid, projection) = nearest_correlation(
-            &model.latent_correlation(),
+            &solved,
             self.min_eigenvalue,
             self.projection_tolerance,
             self.projection_max_iterations,
         )?;
-        if !projection.was_positive_definite {
+        let was_valid = projection.was_positive_definite;
+        if !was_valid {
             tracing::warn!(
                 min_eigenvalue = projection.min_eigenvalue_before,
                 frobenius_change = projection.frobenius_change,
@@ -267,50 +372,31 @@ impl FitSpikeModel for DgParams {
                 "latent correlation matrix not positive definite: replaced by the nearest valid one"
             );
         }
-        let valid = if !projection.was_positive_definite && self.moment_fit_iterations > 0 {
-            let d = valid.nrows();
-            let skip: Vec<bool> = (0..d)
-                .map(|a| model.diagnostics.fixed_neurons.contains(&(a / bins)))
-                .collect();
-            let n_bins = data.n_bins() as f64;
-            let lag_bins: Vec<f64> = (0..bins).flat_map(|tau| vec![n_bins - tau as f64; n * n]).collect();
-            let targets = PairTargets {
-                gamma: &(0..d).map(|a| model.gamma[a / bins]).collect::<Vec<_>>(),
-                mean: &block_toeplitz(&means, n, bins),
-                bins: &block_toeplitz(&lag_bins, n, bins),
-                skip: &skip,
-            };
-            let (fitted, report) = fit_to_pair_means(&targets, &valid, self.moment_fit_iterations);
-            tracing::info!(
-                chi2_per_pair_before = report.chi2_per_pair_before,
-                chi2_per_pair_after = report.chi2_per_pair_after,
-                iterations = report.iterations,
-                seconds = report.seconds,
-                "latent correlations fitted to the pair means"
-            );
-            model.diagnostics.moment_fit = Some(report);
-            // A floor on the eigenvalues keeps the Cholesky factor defined.
-            let floor = self.min_eigenvalue;
-            Mat::from_fn(d, d, |a, b| {
-                (1.0 - floor) * fitted[(a, b)] + if a == b { floor } else { 0.0 }
-            })
-        } else {
-            valid
-        };
-        let factor = cholesky(&valid)?;
-        if !projection.was_positive_definite {
-            let d = valid.nrows();
-            model.projected_correlation = Some(
-                (0..d)
-                    .flat_map(|i| (i..d).map(move |j| (i, j)))
-                    .map(|(i, j)| valid[(i, j)])
-                    .collect(),
-            );
-        }
         model.diagnostics.projection = projection;
-        model.diagnostics.seconds = start.elapsed().as_secs_f64();
-        let _ = model.factor.set(factor);
-        Ok(model)
+        if was_valid || self.moment_fit_iterations == 0 {
+            return Ok(valid);
+        }
+        let skip: Vec<bool> = (0..n).map(|i| model.diagnostics.fixed_neurons.contains(&i)).collect();
+        let targets = PairTargets {
+            gamma: &model.gamma,
+            mean: &Mat::from_fn(n, n, |i, j| means[i * n + j]),
+            bins: &Mat::from_fn(n, n, |_, _| n_bins as f64),
+            skip: &skip,
+        };
+        let (fitted, report) = fit_to_pair_means(&targets, &valid, self.moment_fit_iterations);
+        tracing::info!(
+            chi2_per_pair_before = report.chi2_per_pair_before,
+            chi2_per_pair_after = report.chi2_per_pair_after,
+            iterations = report.iterations,
+            seconds = report.seconds,
+            "latent correlations fitted to the pair means"
+        );
+        model.diagnostics.moment_fit = Some(report);
+        // A floor on the eigenvalues keeps the Cholesky factor defined.
+        let floor = self.min_eigenvalue;
+        Ok(Mat::from_fn(n, n, |a, b| {
+            (1.0 - floor) * fitted[(a, b)] + if a == b { floor } else { 0.0 }
+        }))
     }
 }
 
@@ -326,24 +412,14 @@ impl DgModel {
         block_toeplitz(&self.lag_correlation, self.n_neurons(), self.bins)
     }
 
-    /// The matrix samples are drawn with: the projected one when the fit needed it.
+    /// The matrix samples are drawn with: built from the valid lag correlations when the fit
+    /// needed them, else the solved ones.
     pub fn sampling_correlation(&self) -> Mat<f64> {
-        match &self.projected_correlation {
-            None => self.latent_correlation(),
-            Some(upper) => {
-                let d = self.n_neurons() * self.bins;
-                let mut m = Mat::zeros(d, d);
-                let mut k = 0;
-                for i in 0..d {
-                    for j in i..d {
-                        m[(i, j)] = upper[k];
-                        m[(j, i)] = upper[k];
-                        k += 1;
-                    }
-                }
-                m
-            }
-        }
+        block_toeplitz(
+            self.valid_lag_correlation.as_deref().unwrap_or(&self.lag_correlation),
+            self.n_neurons(),
+            self.bins,
+        )
     }
 
     fn factor(&self) -> Result<&Mat<f64>> {

@@ -25,6 +25,7 @@
 pub mod correlation;
 pub mod dg;
 mod error;
+pub mod lag_extension;
 pub mod latent_fit;
 pub mod maxent;
 pub mod moments;
@@ -171,17 +172,20 @@ impl Baseline {
                         model.bins * n * n
                     ));
                 }
-                let d = n * model.bins;
-                if let Some(p) = &model.projected_correlation
-                    && p.len() != d * (d + 1) / 2
+                if let Some(v) = &model.valid_lag_correlation
+                    && v.len() != model.lag_correlation.len()
                 {
                     return Err(format!(
-                        "DG model's projected correlation has {} values, need {}",
-                        p.len(),
-                        d * (d + 1) / 2
+                        "DG model's valid lag correlations have {} values, need {}",
+                        v.len(),
+                        model.lag_correlation.len()
                     ));
                 }
-                if !model.gamma.iter().chain(&model.lag_correlation).all(|v| v.is_finite()) {
+                let values = model
+                    .lag_correlation
+                    .iter()
+                    .chain(model.valid_lag_correlation.iter().flatten());
+                if !model.gamma.iter().chain(values).all(|v| v.is_finite()) {
                     return Err("DG model has non-finite parameters".into());
                 }
             }

@@ -233,3 +233,76 @@ fn models_save_load_and_sample_identically() {
             .contains("not a JSON model file")
     );
 }
+
+#[test]
+fn refractory_data_get_a_valid_temporal_model_with_the_spatial_models_lag_0() {
+    // Neurons that never fire in two bins in a row (a lag-1 pair mean of 0, solved as a latent
+    // correlation near -1), with a slow shared drive (positive correlations at longer lags): no
+    // stationary Gaussian has these lags, so the fit must clip them and still sample.
+    let (bins, n, t) = (60_000, 4, 8);
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let mut counts = vec![0u8; bins * n];
+    let mut drive = 0.0f64;
+    for b in 0..bins {
+        let e: f64 = StandardNormal.sample(&mut rng);
+        drive = 0.9 * drive + 0.44 * e;
+        for i in 0..n {
+            let p = 0.15 * (1.0 + drive).clamp(0.0, 3.0) + 0.02 * i as f64;
+            let refractory = b > 0 && counts[(b - 1) * n + i] == 1;
+            counts[b * n + i] = u8::from(!refractory && rng.random::<f64>() < p);
+        }
+    }
+    let data = SpikeRaster::new(counts, bins, n).unwrap();
+    let params = DgParams::new(DgKind::Temporal, t);
+    let temporal = params.fit(&data).unwrap();
+    let extension = temporal.diagnostics.lag_extension.clone().unwrap();
+    assert!(extension.clipped_lags >= 1, "{extension:?}");
+    assert!(
+        extension.largest_partial_correlation.iter().any(|&k| k > 1.0),
+        "{extension:?}"
+    );
+    let valid = temporal.sampling_correlation();
+    assert!(baselines::correlation::min_eigenvalue(&valid).unwrap() > 0.0);
+    // Lag 0 is the spatial model's matrix, shrunk by the floor.
+    let spatial = DgParams::new(DgKind::Spatial, 1).fit(&data).unwrap();
+    let (f, lag0) = (params.lag0_floor, spatial.sampling_correlation());
+    for i in 0..n {
+        for j in 0..n {
+            let want = (1.0 - f) * lag0[(i, j)] + if i == j { f } else { 0.0 };
+            assert!((valid[(i * t, j * t)] - want).abs() < 1e-5, "({i}, {j})");
+        }
+    }
+    // The samples keep the rates and show the refractory dip (pair mean at lag 1 far below the
+    // product of rates); the spatial model's do not.
+    let rates = PatternMoments::of_raster(&data).unwrap().rates;
+    let lag1 = |s: &SampleSet<'_>, i: usize| {
+        let (mut both, mut one) = (0u64, 0u64);
+        for k in 0..s.n_samples() {
+            for b in 0..t {
+                one += u64::from(s.get(k, i, b));
+                if b + 1 < t {
+                    both += u64::from(s.get(k, i, b) & s.get(k, i, b + 1));
+                }
+            }
+        }
+        (
+            one as f64 / (s.n_samples() * t) as f64,
+            both as f64 / (s.n_samples() * (t - 1)) as f64,
+        )
+    };
+    let (ts, ss) = (
+        temporal.sample(20_000, t, 1).unwrap(),
+        spatial.sample(20_000, t, 1).unwrap(),
+    );
+    for (i, &p) in rates.iter().enumerate() {
+        let (rate, dip) = lag1(&ts, i);
+        assert!((rate - p).abs() < 0.1 * p, "neuron {i}: rate {rate} vs {p}");
+        assert!(
+            dip < 0.1 * p * p,
+            "neuron {i}: lag-1 pair mean {dip} vs rate^2 {}",
+            p * p
+        );
+        let (_, flat) = lag1(&ss, i);
+        assert!(flat > 0.8 * p * p, "spatial neuron {i}: {flat} vs {}", p * p);
+    }
+}

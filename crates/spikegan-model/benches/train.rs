@@ -3,7 +3,8 @@
 //! penalty, the paper's settings), on the flex CPU backend, with the host kernels of the conv
 //! critic (the default) and with Burn's autodiff for every step. Prints one JSON object.
 //!
-//! `SPIKEGAN_BENCH_ITERS` (default 60) iterations are timed after 10 warm-up iterations, for each.
+//! `SPIKEGAN_BENCH_ITERS` (default 60) iterations are timed after 10 warm-up iterations, for each;
+//! `SPIKEGAN_BENCH_HOST_ONLY=1` skips the autodiff path (for profiling the host kernels).
 
 use std::path::PathBuf;
 
@@ -35,7 +36,11 @@ fn main() {
         .unwrap_or(60);
     let device = Device::flex().autodiff();
     let host = time_iterations(&data, &device, true, iters);
-    let autodiff = time_iterations(&data, &device, false, iters);
+    let autodiff = if std::env::var_os("SPIKEGAN_BENCH_HOST_ONLY").is_some() {
+        (f64::NAN, f64::NAN)
+    } else {
+        time_iterations(&data, &device, false, iters)
+    };
     println!(
         "{}",
         serde_json::json!({

@@ -64,6 +64,13 @@ pub struct FitArgs {
     /// when the solved one is not positive definite (0 = keep the nearest-correlation projection).
     #[arg(long)]
     pub moment_fit_iterations: Option<usize>,
+    /// Spatio-temporal DG: largest singular value kept in a lag's partial correlation, in (0, 1)
+    /// (lagged correlations no stationary Gaussian has are clipped to it).
+    #[arg(long)]
+    pub max_partial_correlation: Option<f64>,
+    /// Spatio-temporal DG: lags fitted to the data (longer ones follow the fitted process).
+    #[arg(long)]
+    pub fitted_lags: Option<usize>,
     /// Output model file (JSON).
     #[arg(long)]
     pub out: PathBuf,
@@ -154,6 +161,12 @@ pub fn fit(a: &FitArgs) -> anyhow::Result<Outcome> {
             if let Some(iterations) = a.moment_fit_iterations {
                 params.moment_fit_iterations = iterations;
             }
+            if let Some(k) = a.max_partial_correlation {
+                params.max_partial_correlation = k;
+            }
+            if let Some(lags) = a.fitted_lags {
+                params.fitted_lags = lags;
+            }
             let model = params.fit(&raster).with_context(context)?;
             Baseline::DichotomizedGaussian { fitted_on, model }
         }
@@ -187,8 +200,14 @@ pub fn fit(a: &FitArgs) -> anyhow::Result<Outcome> {
         }
         Baseline::DichotomizedGaussian { model, .. } => {
             let d = &model.diagnostics;
+            let lags = d.lag_extension.as_ref().map_or(String::new(), |e| {
+                format!(
+                    "; lags 1-{} fitted, {} of them clipped to a valid process (largest change {:.3}), longer lags extended",
+                    e.fitted_lags, e.clipped_lags, e.max_abs_change
+                )
+            });
             println!(
-                "{}: {} fitted in {:.1} s; {} pair means at the end of the attainable range; {}",
+                "{}: {} fitted in {:.1} s; {} pair means at the end of the attainable range; {}{lags}",
                 a.out.display(),
                 baseline.describe(),
                 d.seconds,

@@ -1,0 +1,225 @@
+//! A valid stationary latent process from lagged target correlations: the multivariate Levinson
+//! recursion (Whittle 1963) with its partial correlations clipped.
+//!
+//! A sequence of lag matrices `R(tau) = E[x(t + tau) x(t)^T]`, tau = 0..=L (N x N each), is the
+//! autocovariance of a stationary process exactly when every normalised partial correlation
+//! `K_m = Lv^-1 Delta_m Lu^-T` of the recursion has singular values below 1, where `Delta_m` is
+//! the part of `R(m)` that the lags before it do not predict and `Lv`, `Lu` are Cholesky factors
+//! of the forward and backward prediction-error covariances of order m - 1. Lag by lag, the target
+//! `R(m)` is kept where it is valid; otherwise the singular values of its `K_m` above
+//! `max_partial` are set to `max_partial`. `R(0)` is kept exactly, so a model built this way has
+//! the same single-bin statistics as its `R(0)`; and each order's prediction-error covariance stays
+//! at least `1 - max_partial^2` times the previous one, so the block-Toeplitz matrix of any window
+//! is positive definite.
+
+use faer::{Mat, Side};
+use serde::{Deserialize, Serialize};
+
+use crate::correlation::min_eigenvalue;
+use crate::error::{BaselineError, Result};
+
+/// What the recursion changed; saved with the model.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LagExtension {
+    /// Per fitted lag: the largest singular value of the target's partial correlation (above 1:
+    /// no stationary Gaussian has that lag given the lags before it).
+    pub largest_partial_correlation: Vec<f64>,
+    /// Lags whose partial correlation was clipped.
+    pub clipped_lags: usize,
+    /// Largest |change| of a lagged correlation.
+    pub max_abs_change: f64,
+    /// Lags fitted to their targets (fewer than asked when the process became nearly
+    /// predictable, see [`MIN_ERROR_VARIANCE`]).
+    #[serde(default)]
+    pub fitted_lags: usize,
+}
+
+/// Lags stop being fitted once a prediction-error covariance has an eigenvalue below this: a
+/// nearly predictable process amplifies rounding errors of later lags beyond validity.
+pub const MIN_ERROR_VARIANCE: f64 = 1e-6;
+
+fn llt(m: &Mat<f64>, what: &str) -> Result<faer::linalg::solvers::Llt<f64>> {
+    m.llt(Side::Lower).map_err(|e| {
+        BaselineError::Numerical(format!(
+            "the {what} of the latent process is not positive definite ({e:?})"
+        ))
+    })
+}
+
+/// `a^-1 b` for a lower-triangular `a`.
+fn lower_solve(a: faer::MatRef<'_, f64>, b: &Mat<f64>) -> Mat<f64> {
+    let mut x = b.clone();
+    a.solve_lower_triangular_in_place(x.as_mut());
+    x
+}
+
+/// The valid lag sequence closest to `targets` in the sense above: `targets[0]` (positive
+/// definite, kept) and `targets[1..]` (lag matrices `R(tau)`, replaced where invalid).
+pub(crate) fn valid_extension(
+    targets: &[Mat<f64>],
+    lag_count: usize,
+    max_partial: f64,
+) -> Result<(Vec<Mat<f64>>, LagExtension)> {
+    let Some(r0) = targets.first() else {
+        return Ok((Vec::new(), LagExtension::default()));
+    };
+    let n = r0.nrows();
+    let mut lags = vec![r0.clone()];
+    let mut report = LagExtension::default();
+    // Forward and backward predictor coefficients of the current order, and their error
+    // covariances.
+    let (mut forward, mut backward): (Vec<Mat<f64>>, Vec<Mat<f64>>) = (Vec::new(), Vec::new());
+    let (mut v, mut u) = (r0.clone(), r0.clone());
+    for m in 1..lag_count {
+        let mut predicted = Mat::<f64>::zeros(n, n);
+        for (i, a) in forward.iter().enumerate() {
+            predicted += a * &lags[m - 1 - i];
+        }
+        let predictable = min_eigenvalue(&v)?.min(min_eigenvalue(&u)?) < MIN_ERROR_VARIANCE;
+        let target = match targets.get(m) {
+            Some(t) if !predictable && report.fitted_lags + 1 == m => {
+                report.fitted_lags = m;
+                t
+            }
+            _ => &predicted,
+        };
+        let delta_target = target - &predicted;
+        let (llt_v, llt_u) = (
+            llt(&v, "forward prediction error")?,
+            llt(&u, "backward prediction error")?,
+        );
+        // K = Lv^-1 Delta Lu^-T.
+        let x = lower_solve(llt_v.L(), &delta_target);
+        let k = lower_solve(llt_u.L(), &x.transpose().to_owned()).transpose().to_owned();
+        let svd = k
+            .svd()
+            .map_err(|e| BaselineError::Numerical(format!("SVD of the lag-{m} partial correlation failed ({e:?})")))?;
+        let s = svd.S().column_vector();
+        let largest = (0..n).map(|i| s[i]).fold(0.0, f64::max);
+        if report.fitted_lags == m {
+            report.largest_partial_correlation.push(largest);
+        }
+        let k = if largest > max_partial {
+            report.clipped_lags += 1;
+            let clipped = Mat::from_fn(n, n, |i, j| if i == j { s[i].min(max_partial) } else { 0.0 });
+            svd.U() * &clipped * svd.V().transpose()
+        } else {
+            k
+        };
+        let (lv, lu) = (llt_v.L(), llt_u.L());
+        let lag = &predicted + lv * &k * lu.transpose();
+        report.max_abs_change = (0..n)
+            .flat_map(|i| (0..n).map(move |j| (i, j)))
+            .map(|(i, j)| (lag[(i, j)] - target[(i, j)]).abs())
+            .fold(report.max_abs_change, f64::max);
+        lags.push(lag);
+        // Order update, in factored form (the error covariances stay symmetric positive definite
+        // in floating point): new last coefficients Delta U^-1 = Lv K Lu^-1 and
+        // Delta^T V^-1 = Lu K^T Lv^-1; V' = Lv (I - K K^T) Lv^T, U' = Lu (I - K^T K) Lu^T.
+        let identity = Mat::<f64>::identity(n, n);
+        let lu_inv = lower_solve(lu, &identity);
+        let lv_inv = lower_solve(lv, &identity);
+        let a_last = lv * &k * &lu_inv;
+        let b_last = lu * k.transpose() * &lv_inv;
+        let order = forward.len();
+        let new_forward: Vec<Mat<f64>> = (0..order)
+            .map(|i| &forward[i] - &a_last * &backward[order - 1 - i])
+            .chain(std::iter::once(a_last.clone()))
+            .collect();
+        let new_backward: Vec<Mat<f64>> = (0..order)
+            .map(|i| &backward[i] - &b_last * &forward[order - 1 - i])
+            .chain(std::iter::once(b_last.clone()))
+            .collect();
+        let v_next = lv * (&identity - &k * k.transpose()) * lv.transpose();
+        let u_next = lu * (&identity - k.transpose() * &k) * lu.transpose();
+        (forward, backward, v, u) = (new_forward, new_backward, symmetric(v_next), symmetric(u_next));
+    }
+    Ok((lags, report))
+}
+
+fn symmetric(m: Mat<f64>) -> Mat<f64> {
+    Mat::from_fn(m.nrows(), m.ncols(), |i, j| 0.5 * (m[(i, j)] + m[(j, i)]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Block-Toeplitz matrix of lags `R(tau) = E[x(t + tau) x(t)^T]`, index t * N + i.
+    fn toeplitz(lags: &[Mat<f64>]) -> Mat<f64> {
+        let (n, t) = (lags[0].nrows(), lags.len());
+        Mat::from_fn(n * t, n * t, |a, b| {
+            let (ta, i, tb, j) = (a / n, a % n, b / n, b % n);
+            if ta >= tb {
+                lags[ta - tb][(i, j)]
+            } else {
+                lags[tb - ta][(j, i)]
+            }
+        })
+    }
+
+    /// Lags of a VAR(1) process x(t+1) = A x(t) + e with stationary covariance R(0).
+    fn var1_lags(n: usize, count: usize) -> Vec<Mat<f64>> {
+        let a = Mat::from_fn(n, n, |i, j| {
+            if i == j {
+                0.5
+            } else if j == (i + 1) % n {
+                -0.3
+            } else {
+                0.0
+            }
+        });
+        // R(0) = sum_k A^k Q A^kT with Q = I.
+        let mut r0 = Mat::<f64>::identity(n, n);
+        let mut p = a.clone();
+        for _ in 0..200 {
+            r0 += &p * p.transpose();
+            p = &p * &a;
+        }
+        let mut lags = vec![r0];
+        for m in 1..count {
+            let next = &a * &lags[m - 1];
+            lags.push(next);
+        }
+        lags
+    }
+
+    #[test]
+    fn valid_sequences_are_kept_and_the_recursion_predicts_a_var1_exactly() {
+        let lags = var1_lags(3, 6);
+        assert!(min_eigenvalue(&toeplitz(&lags)).unwrap() > 0.0);
+        let (kept, report) = valid_extension(&lags, lags.len(), 0.999).unwrap();
+        assert_eq!(report.clipped_lags, 0);
+        assert!(report.max_abs_change < 1e-10, "{report:?}");
+        // A VAR(1) has zero partial correlation beyond lag 1.
+        assert!(
+            report.largest_partial_correlation[1..].iter().all(|&k| k < 1e-10),
+            "{report:?}"
+        );
+        for (a, b) in kept.iter().zip(&lags) {
+            assert!((a - b).norm_max() < 1e-10);
+        }
+    }
+
+    #[test]
+    fn invalid_lags_become_a_positive_definite_block_toeplitz_matrix() {
+        // Lag-1 autocorrelations -0.55 (valid given lag 0), lag 2 at -0.7: impossible for a
+        // stationary process (a scalar one needs lag 2 >= 2 * 0.55^2 - 1 = -0.395).
+        let n = 2;
+        let r0 = Mat::from_fn(n, n, |i, j| if i == j { 1.0 } else { 0.3 });
+        let r1 = Mat::from_fn(n, n, |i, j| if i == j { -0.55 } else { 0.05 });
+        let r2 = Mat::from_fn(n, n, |i, j| if i == j { -0.7 } else { 0.0 });
+        let targets = vec![r0.clone(), r1.clone(), r2, Mat::zeros(n, n)];
+        assert!(min_eigenvalue(&toeplitz(&targets)).unwrap() < 0.0);
+        let (lags, report) = valid_extension(&targets, targets.len(), 0.95).unwrap();
+        assert!(report.clipped_lags >= 1 && report.max_abs_change > 0.1, "{report:?}");
+        assert!(
+            report.largest_partial_correlation.iter().any(|&k| k > 1.0),
+            "{report:?}"
+        );
+        assert!(min_eigenvalue(&toeplitz(&lags)).unwrap() > 0.0);
+        // Lag 0 is kept exactly; lag 1, valid given lag 0, too.
+        assert_eq!(lags[0], r0);
+        assert!((&lags[1] - &r1).norm_max() < 1e-12);
+    }
+}

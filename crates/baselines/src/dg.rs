@@ -25,8 +25,10 @@
 //!   correlation near -1) next to slow positive correlations at longer lags is impossible for a
 //!   stationary Gaussian process. The lags are made valid one at a time by the multivariate
 //!   Levinson recursion ([`crate::lag_extension`]): lag-0 shrunk by `lag0_floor`, lags
-//!   1..=`fitted_lags` kept where valid and their partial correlations clipped at
-//!   `max_partial_correlation` where not, longer lags those of the fitted autoregressive process.
+//!   1..=`fitted_lags` kept where valid and otherwise replaced by the closest valid lag (partial
+//!   correlation's singular values at most `max_partial_correlation`) in a norm weighted by how
+//!   much each latent correlation moves the binary pair means, `(phi(gamma_i) phi(gamma_j))^2`;
+//!   longer lags are those of the fitted autoregressive process.
 //!   Lag 0, and with it every single-bin statistic, is the spatial model's. (Projecting the
 //!   whole (N T) x (N T) matrix instead, as before, spoiled the rates and covariances and took 16
 //!   minutes on the retina; this takes seconds: docs/benchmarks.md.)
@@ -314,7 +316,11 @@ impl FitSpikeModel for DgParams {
                         .map(|tau| Mat::from_fn(n, n, |j, i| (1.0 - f) * model.lag_correlation[(tau * n + i) * n + j])),
                 )
                 .collect();
-            let (lags, extension) = valid_extension(&targets, bins, self.max_partial_correlation)?;
+            // Weights: how much a latent correlation moves the binary pair means (the normal
+            // densities at the thresholds), squared.
+            let density: Vec<f64> = model.gamma.iter().map(|g| (-0.5 * g * g).exp()).collect();
+            let weight = Mat::from_fn(n, n, |a, b| (density[a] * density[b]).powi(2));
+            let (lags, extension) = valid_extension(&targets, bins, self.max_partial_correlation, Some(&weight))?;
             if extension.clipped_lags > 0 {
                 tracing::warn!(
                     clipped_lags = extension.clipped_lags,

@@ -6,8 +6,10 @@
 //! `K_m = Lv^-1 Delta_m Lu^-T` of the recursion has singular values below 1, where `Delta_m` is
 //! the part of `R(m)` that the lags before it do not predict and `Lv`, `Lu` are Cholesky factors
 //! of the forward and backward prediction-error covariances of order m - 1. Lag by lag, the target
-//! `R(m)` is kept where it is valid; otherwise the singular values of its `K_m` above
-//! `max_partial` are set to `max_partial`. `R(0)` is kept exactly, so a model built this way has
+//! `R(m)` is kept where it is valid; otherwise it is replaced by the valid lag closest to it in a
+//! weighted Frobenius norm (when weights are given; the singular values of `K_m` are then at most
+//! `max_partial`, found by accelerated projected gradient from the clipped `K_m`), or by `K_m`
+//! with its singular values above `max_partial` set to `max_partial`. `R(0)` is kept exactly, so a model built this way has
 //! the same single-bin statistics as its `R(0)`; and each order's prediction-error covariance stays
 //! at least `1 - max_partial^2` times the previous one, so the block-Toeplitz matrix of any window
 //! is positive definite.
@@ -54,11 +56,13 @@ fn lower_solve(a: faer::MatRef<'_, f64>, b: &Mat<f64>) -> Mat<f64> {
 }
 
 /// The valid lag sequence closest to `targets` in the sense above: `targets[0]` (positive
-/// definite, kept) and `targets[1..]` (lag matrices `R(tau)`, replaced where invalid).
+/// definite, kept) and `targets[1..]` (lag matrices `R(tau)`, replaced where invalid), extended
+/// to `lag_count` lags; `weight` (N x N, >= 0) weighs the entries of a lag's misfit.
 pub(crate) fn valid_extension(
     targets: &[Mat<f64>],
     lag_count: usize,
     max_partial: f64,
+    weight: Option<&Mat<f64>>,
 ) -> Result<(Vec<Mat<f64>>, LagExtension)> {
     let Some(r0) = targets.first() else {
         return Ok((Vec::new(), LagExtension::default()));
@@ -99,14 +103,17 @@ pub(crate) fn valid_extension(
         if report.fitted_lags == m {
             report.largest_partial_correlation.push(largest);
         }
+        let (lv, lu) = (llt_v.L(), llt_u.L());
         let k = if largest > max_partial {
             report.clipped_lags += 1;
-            let clipped = Mat::from_fn(n, n, |i, j| if i == j { s[i].min(max_partial) } else { 0.0 });
-            svd.U() * &clipped * svd.V().transpose()
+            let clipped = clip_singular_values(&k, max_partial)?;
+            match weight {
+                Some(w) => weighted_projection(clipped, &delta_target, lv, lu, w, max_partial)?,
+                None => clipped,
+            }
         } else {
             k
         };
-        let (lv, lu) = (llt_v.L(), llt_u.L());
         let lag = &predicted + lv * &k * lu.transpose();
         report.max_abs_change = (0..n)
             .flat_map(|i| (0..n).map(move |j| (i, j)))
@@ -135,6 +142,60 @@ pub(crate) fn valid_extension(
         (forward, backward, v, u) = (new_forward, new_backward, symmetric(v_next), symmetric(u_next));
     }
     Ok((lags, report))
+}
+
+/// `k` with its singular values above `max` set to `max`.
+fn clip_singular_values(k: &Mat<f64>, max: f64) -> Result<Mat<f64>> {
+    let n = k.nrows();
+    let svd = k
+        .svd()
+        .map_err(|e| BaselineError::Numerical(format!("SVD of a partial correlation failed ({e:?})")))?;
+    let s = svd.S().column_vector();
+    let clipped = Mat::from_fn(n, n, |i, j| if i == j { s[i].min(max) } else { 0.0 });
+    Ok(svd.U() * &clipped * svd.V().transpose())
+}
+
+/// Iterations of the weighted projection.
+const PROJECTION_ITERATIONS: usize = 300;
+
+/// The partial correlation `K` (singular values <= `max`) whose lag `Lv K Lu^T` is closest to
+/// `delta_target` in the weighted norm `sum w_ab (.)_ab^2`, by accelerated projected gradient
+/// (FISTA) from the clipped `start`.
+fn weighted_projection(
+    start: Mat<f64>,
+    delta_target: &Mat<f64>,
+    lv: faer::MatRef<'_, f64>,
+    lu: faer::MatRef<'_, f64>,
+    weight: &Mat<f64>,
+    max: f64,
+) -> Result<Mat<f64>> {
+    let n = start.nrows();
+    let largest_eigenvalue = |l: faer::MatRef<'_, f64>| -> Result<f64> {
+        let m = l * l.transpose();
+        let ev = m
+            .self_adjoint_eigenvalues(Side::Lower)
+            .map_err(|e| BaselineError::Numerical(format!("eigenvalues failed: {e:?}")))?;
+        Ok(ev.last().copied().unwrap_or(0.0))
+    };
+    let w_max = (0..n)
+        .flat_map(|i| (0..n).map(move |j| (i, j)))
+        .map(|(i, j)| weight[(i, j)])
+        .fold(0.0, f64::max);
+    let lipschitz = w_max * largest_eigenvalue(lv)? * largest_eigenvalue(lu)?;
+    if lipschitz <= 0.0 {
+        return Ok(start);
+    }
+    let (mut k, mut y, mut t) = (start.clone(), start, 1.0f64);
+    for _ in 0..PROJECTION_ITERATIONS {
+        let residual = lv * &y * lu.transpose() - delta_target;
+        let weighted = Mat::from_fn(n, n, |i, j| weight[(i, j)] * residual[(i, j)]);
+        let gradient = lv.transpose() * &weighted * lu;
+        let next = clip_singular_values(&(&y - gradient * (1.0 / lipschitz)), max)?;
+        let t_next = 0.5 * (1.0 + (1.0 + 4.0 * t * t).sqrt());
+        y = &next + (&next - &k) * ((t - 1.0) / t_next);
+        (k, t) = (next, t_next);
+    }
+    Ok(k)
 }
 
 fn symmetric(m: Mat<f64>) -> Mat<f64> {
@@ -188,7 +249,7 @@ mod tests {
     fn valid_sequences_are_kept_and_the_recursion_predicts_a_var1_exactly() {
         let lags = var1_lags(3, 6);
         assert!(min_eigenvalue(&toeplitz(&lags)).unwrap() > 0.0);
-        let (kept, report) = valid_extension(&lags, lags.len(), 0.999).unwrap();
+        let (kept, report) = valid_extension(&lags, lags.len(), 0.999, None).unwrap();
         assert_eq!(report.clipped_lags, 0);
         assert!(report.max_abs_change < 1e-10, "{report:?}");
         // A VAR(1) has zero partial correlation beyond lag 1.
@@ -211,7 +272,7 @@ mod tests {
         let r2 = Mat::from_fn(n, n, |i, j| if i == j { -0.7 } else { 0.0 });
         let targets = vec![r0.clone(), r1.clone(), r2, Mat::zeros(n, n)];
         assert!(min_eigenvalue(&toeplitz(&targets)).unwrap() < 0.0);
-        let (lags, report) = valid_extension(&targets, targets.len(), 0.95).unwrap();
+        let (lags, report) = valid_extension(&targets, targets.len(), 0.95, None).unwrap();
         assert!(report.clipped_lags >= 1 && report.max_abs_change > 0.1, "{report:?}");
         assert!(
             report.largest_partial_correlation.iter().any(|&k| k > 1.0),
@@ -221,5 +282,31 @@ mod tests {
         // Lag 0 is kept exactly; lag 1, valid given lag 0, too.
         assert_eq!(lags[0], r0);
         assert!((&lags[1] - &r1).norm_max() < 1e-12);
+    }
+
+    #[test]
+    fn the_weighted_projection_keeps_the_heavily_weighted_entries_closer() {
+        let n = 2;
+        let r0 = Mat::from_fn(n, n, |i, j| if i == j { 1.0 } else { 0.3 });
+        let r1 = Mat::from_fn(n, n, |i, j| if i == j { -0.55 } else { 0.05 });
+        let r2 = Mat::from_fn(n, n, |i, j| if i == j { -0.7 } else { 0.2 });
+        let targets = vec![r0, r1, r2];
+        // Neuron 0's entries matter 100 times more than the others.
+        let weight = Mat::from_fn(n, n, |i, j| if i == 0 && j == 0 { 100.0 } else { 1.0 });
+        let misfit = |lags: &[Mat<f64>]| {
+            let d = &lags[2] - &targets[2];
+            (0..n)
+                .flat_map(|i| (0..n).map(move |j| (i, j)))
+                .map(|(i, j)| weight[(i, j)] * d[(i, j)] * d[(i, j)])
+                .sum::<f64>()
+        };
+        let (clipped, _) = valid_extension(&targets, 3, 0.95, None).unwrap();
+        let (weighted, report) = valid_extension(&targets, 3, 0.95, Some(&weight)).unwrap();
+        assert_eq!(report.clipped_lags, 1);
+        assert!(min_eigenvalue(&toeplitz(&weighted)).unwrap() > 0.0);
+        let (c, w) = (misfit(&clipped), misfit(&weighted));
+        assert!(w < 0.8 * c, "weighted misfit {w} vs clipped {c}");
+        let d0 = |lags: &[Mat<f64>]| (lags[2][(0, 0)] - targets[2][(0, 0)]).abs();
+        assert!(d0(&weighted) < d0(&clipped), "{} vs {}", d0(&weighted), d0(&clipped));
     }
 }

@@ -71,6 +71,10 @@ pub struct FitArgs {
     /// Spatio-temporal DG: lags fitted to the data (longer ones follow the fitted process).
     #[arg(long)]
     pub fitted_lags: Option<usize>,
+    /// Spatio-temporal DG: lag-0 latent matrix shrunk to (1 - f) R(0) + f I before the lags are
+    /// fitted, f in [0, 1).
+    #[arg(long)]
+    pub lag0_floor: Option<f64>,
     /// Output model file (JSON).
     #[arg(long)]
     pub out: PathBuf,
@@ -166,6 +170,9 @@ pub fn fit(a: &FitArgs) -> anyhow::Result<Outcome> {
             }
             if let Some(lags) = a.fitted_lags {
                 params.fitted_lags = lags;
+            }
+            if let Some(f) = a.lag0_floor {
+                params.lag0_floor = f;
             }
             let model = params.fit(&raster).with_context(context)?;
             Baseline::DichotomizedGaussian { fitted_on, model }

@@ -22,6 +22,7 @@ fn required_verdicts_use_the_published_errors_or_the_noise_floor() {
             row("published DG", 0.15, 0.0066),
             row("Spike-GAN", 5.0, 0.2),
             row("our independent", 3.9, 0.7),
+            row("our spatio-temporal DG", 0.25, 0.2),
         ]
     };
     let find = |v: &[Verdict], prefix: &str, key: &str| {
@@ -55,6 +56,29 @@ fn required_verdicts_use_the_published_errors_or_the_noise_floor() {
     let v = fig3_verdicts(&dg_rows);
     assert_eq!(find(&v, "our spatial DG is within 1.5x", "covariance"), (true, true));
     assert_eq!(find(&v, "our spatial DG is within 1.5x", "mean"), (true, true));
+    // The spatio-temporal DG against the spatial one (both 1.0 in `row`), then better.
+    assert_eq!(
+        find(&v, "our spatio-temporal DG beats", "autocorrelogram"),
+        (false, true)
+    );
+    let mut st_rows = rows(0.2);
+    st_rows[7].1["autocorrelogram"] = json!(0.2);
+    st_rows[7].1["lag_covariance"] = json!(0.5);
+    st_rows[4].1["autocorrelogram"] = json!(0.1);
+    let v = fig3_verdicts(&st_rows);
+    assert_eq!(
+        find(&v, "our spatio-temporal DG beats", "autocorrelogram"),
+        (true, true)
+    );
+    // Goals: 0.2 > 1.2 x 0.1 (published autocorrelogram); 0.5 <= 1.2 x 1.0.
+    assert_eq!(
+        find(&v, "goal: our spatio-temporal DG within 1.2x", "autocorrelogram"),
+        (false, false)
+    );
+    assert_eq!(
+        find(&v, "goal: our spatio-temporal DG within 1.2x", "lag_covariance"),
+        (true, false)
+    );
     // A missing row is never a pass.
     let v = fig3_verdicts(&rows(0.2)[1..]);
     assert_eq!(

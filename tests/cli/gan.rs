@@ -150,6 +150,51 @@ fn train_resume_and_sample() {
     assert!(e.contains("T divisible by 4"), "{e}");
 }
 
+/// `--sampled-fakes` reaches the saved configuration (off unless asked for).
+#[test]
+fn sampled_fakes_are_recorded_in_the_run_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = dir.path().join("sim.h5");
+    ok(&[
+        "simulate",
+        "uniform",
+        "--neurons",
+        "4",
+        "--bins",
+        "16",
+        "--samples",
+        "64",
+        "--seed",
+        "3",
+        "--out",
+        s(&sim),
+    ]);
+    let config = small_gan_config(dir.path(), 4, 16);
+    for (flag, want) in [(Some("--sampled-fakes"), true), (None, false)] {
+        let run = dir.path().join(format!("run{want}"));
+        let mut args = vec![
+            "train",
+            "--data",
+            s(&sim),
+            "--window",
+            "16",
+            "--config",
+            s(&config),
+            "--iters",
+            "2",
+            "--eval-every",
+            "0",
+            "--out",
+            s(&run),
+        ];
+        args.extend(flag);
+        ok(&args);
+        let saved: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
+        assert_eq!(saved["sampled_fakes"].as_bool().unwrap_or(false), want, "{saved}");
+    }
+}
+
 /// The `moments` preset (issue 7's best) on a small simulated set: after 200 iterations its
 /// samples' errors are below a level measured with 1.5x margin, and below the paper preset's
 /// after the same iterations.

@@ -131,6 +131,10 @@ pub struct TrainingConfig {
     /// `generator_sampling.bpk` (what `spikegan sample` uses); training itself is unchanged.
     /// `None` = off (the paper).
     pub calibrate_rates: Option<bool>,
+    /// The critic scores Bernoulli draws of the generator's probabilities (binary, like the real
+    /// spike trains it sees) instead of the probabilities; the generator's gradient passes
+    /// straight through the draws. `None` = off (the paper scores probabilities).
+    pub sampled_fakes: Option<bool>,
     /// Random seed (initialisation, batches, noise).
     #[config(default = 0)]
     pub seed: u64,
@@ -187,6 +191,11 @@ impl TrainingConfig {
     /// Whether the sampling generator is calibrated to the training rates.
     pub fn calibrates_rates(&self) -> bool {
         self.calibrate_rates == Some(true)
+    }
+
+    /// Whether the critic scores binary draws of the generated probabilities.
+    pub fn samples_fakes(&self) -> bool {
+        self.sampled_fakes == Some(true)
     }
 
     /// Check every value.

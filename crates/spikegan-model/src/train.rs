@@ -356,6 +356,17 @@ impl Trainer {
         Tensor::from_data(TensorData::new(z, [batch, self.config.model.latent]), &self.device)
     }
 
+    /// What the critic scores of generated probabilities `p` (`[B, N, T]`): `p` itself, or with
+    /// `sampled_fakes` one Bernoulli draw per value (from the trainer's RNG, in order).
+    fn critic_input(&mut self, mut p: Vec<f32>) -> Vec<f32> {
+        if self.config.samples_fakes() {
+            for v in &mut p {
+                *v = if self.rng.random::<f32>() < *v { 1.0 } else { 0.0 };
+            }
+        }
+        p
+    }
+
     /// The moment-matching term of the probabilities `p` (`[B, N, T]`) and its gradient, when
     /// it is used.
     fn moment_term(&self, p: &[f32]) -> Option<(f64, Vec<f32>)> {
@@ -372,7 +383,15 @@ impl Trainer {
         let z = self.noise(self.config.batch);
         let frozen = self.critic.clone().no_grad();
         let fake = self.generator.forward(z, n, t);
-        let adversarial = frozen.forward(fake.clone()).mean().neg();
+        let seen = if self.config.samples_fakes() {
+            // Straight through: the critic sees the draws, the gradient reaches the probabilities.
+            let draws = self.critic_input(host_values(fake.clone()));
+            let draws = Tensor::<3>::from_data(TensorData::new(draws, fake.dims()), &self.device);
+            fake.clone() + (draws - fake.clone().detach())
+        } else {
+            fake.clone()
+        };
+        let adversarial = frozen.forward(seen).mean().neg();
         let value = scalar(adversarial.clone());
         let mut loss = adversarial;
         let moment = self.moment_term(&host_values(fake.clone())).map(|(m, grad)| {
@@ -394,7 +413,10 @@ impl Trainer {
         let b = self.config.batch;
         let z = self.noise_values(b);
         let forward = generator.forward(&z);
-        let (mut grad, scores) = critic.input_gradient(&forward.probabilities, -1.0 / b as f32);
+        // With sampled fakes the critic's input gradient at the draws is passed straight through
+        // to the probabilities.
+        let seen = self.critic_input(forward.probabilities.clone());
+        let (mut grad, scores) = critic.input_gradient(&seen, -1.0 / b as f32);
         let moment = self.moment_term(&forward.probabilities).map(|(m, g)| {
             grad.iter_mut().zip(&g).for_each(|(a, b)| *a += b);
             m
@@ -432,7 +454,9 @@ impl Trainer {
         let real = self.next_batch(data);
         let z = self.noise(b);
         let fake = self.generator.valid().forward(z, n, t);
-        let fake = Tensor::from_data(fake.into_data(), &self.device);
+        let dims = fake.dims();
+        let fake = self.critic_input(host_values(fake));
+        let fake = Tensor::from_data(TensorData::new(fake, dims), &self.device);
         let alpha: Vec<f32> = (0..b).map(|_| self.rng.random::<f32>()).collect();
         let alpha = Tensor::<3>::from_data(TensorData::new(alpha, [b, 1, 1]), &self.device);
         let x_hat = real.clone() + (fake.clone() - real.clone()) * alpha;
@@ -456,7 +480,7 @@ impl Trainer {
         let b = self.config.batch;
         let real = data.batch_values(&self.next_indices(data));
         let z = self.noise_values(b);
-        let fake = generator.forward(&z).probabilities;
+        let fake = self.critic_input(generator.forward(&z).probabilities);
         let alpha: Vec<f32> = (0..b).map(|_| self.rng.random::<f32>()).collect();
         let g = critic.gradients(&real, &fake, &alpha, self.config.lambda_gp);
         let Critic::Conv(c) = &self.critic else {

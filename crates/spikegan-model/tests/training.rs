@@ -129,20 +129,26 @@ fn rate_error(trainer: &Trainer, target: &[f64]) -> f64 {
     rates(&s).iter().zip(target).map(|(a, b)| (a - b).abs()).sum()
 }
 
+/// Also when the critic scores Bernoulli draws of the generated probabilities.
 #[test]
 fn learns_the_firing_rates_of_a_small_set() {
     let set = tiny_data(1);
     let data = TrainingData::new(&set, 0.0).unwrap();
     let target = rates(&set);
-    let mut trainer = Trainer::new(tiny_config(0), &data, &device()).unwrap();
-    let before = rate_error(&trainer, &target);
-    for _ in 0..300 {
-        trainer.step(&data).unwrap();
+    for sampled in [None, Some(true)] {
+        let mut trainer = Trainer::new(tiny_config(0).with_sampled_fakes(sampled), &data, &device()).unwrap();
+        let before = rate_error(&trainer, &target);
+        for _ in 0..300 {
+            trainer.step(&data).unwrap();
+        }
+        let after = rate_error(&trainer, &target);
+        // Untrained, every probability is near 0.5 (error about 4 x 0.35); trained, near the rates.
+        assert!(before > 0.8, "initial rate error {before}");
+        assert!(
+            after < before / 4.0,
+            "sampled {sampled:?}: rate error {before} -> {after}"
+        );
     }
-    let after = rate_error(&trainer, &target);
-    // Untrained, every probability is near 0.5 (error about 4 x 0.35); trained, near the rates.
-    assert!(before > 0.8, "initial rate error {before}");
-    assert!(after < before / 4.0, "rate error {before} -> {after}");
 }
 
 /// The moment-matching term ([`spikegan_model::moments`]) pulls the generator's moments to the
@@ -370,15 +376,16 @@ fn a_generator_samples_through_the_shared_model_interface() {
 }
 
 /// The same run with and without the host kernels ([`spikegan_model::host`]): equal up to
-/// rounding after a few iterations, with and without the moment-matching term.
+/// rounding after a few iterations, with and without the moment-matching term, and with the
+/// critic scoring Bernoulli draws (the same draws in both).
 #[test]
 fn trainer_with_host_kernels_follows_autodiff() {
-    for moment_weight in [None, Some(3.0)] {
-        host_and_autodiff_agree(moment_weight);
+    for (moment_weight, sampled) in [(None, None), (Some(3.0), None), (Some(1.0), Some(true))] {
+        host_and_autodiff_agree(moment_weight, sampled);
     }
 }
 
-fn host_and_autodiff_agree(moment_weight: Option<f64>) {
+fn host_and_autodiff_agree(moment_weight: Option<f64>, sampled: Option<bool>) {
     let p = UniformParams {
         neurons: 4,
         bins: 16,
@@ -392,7 +399,8 @@ fn host_and_autodiff_agree(moment_weight: Option<f64>) {
     let config = TrainingConfig::fast(ModelConfig::new().with_neurons(4).with_bins(16).with_base_features(8))
         .with_batch(5)
         .with_seed(4)
-        .with_moment_weight(moment_weight);
+        .with_moment_weight(moment_weight)
+        .with_sampled_fakes(sampled);
     let dev = device();
     let mut host = Trainer::new(config.clone(), &data, &dev).unwrap();
     let mut burn = Trainer::new(config, &data, &dev).unwrap();
@@ -472,8 +480,9 @@ fn generator_ema_is_checkpointed_resumed_and_sampled() {
     let mut old = serde_json::to_value(tiny_config(8)).unwrap();
     old.as_object_mut().unwrap().remove("ema_decay");
     old.as_object_mut().unwrap().remove("moment_weight");
+    old.as_object_mut().unwrap().remove("sampled_fakes");
     let old: TrainingConfig = serde_json::from_value(old).unwrap();
-    assert_eq!((old.ema(), old.moment_term()), (None, None));
+    assert_eq!((old.ema(), old.moment_term(), old.samples_fakes()), (None, None, false));
 }
 
 /// Rate calibration: on the z it was computed from, the calibrated generator's mean spike

@@ -77,6 +77,10 @@ pub struct TrainArgs {
     /// windows; 0 = off, the paper).
     #[arg(long)]
     pub moment_weight: Option<f64>,
+    /// The critic scores Bernoulli draws of the generator's probabilities (binary, like the
+    /// data) instead of the probabilities, with the gradient passed straight through the draws.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub sampled_fakes: Option<bool>,
     /// Evaluate every this many iterations (0 = never): sample, binarise, log the seven errors.
     #[arg(long, default_value_t = 1000)]
     pub eval_every: usize,
@@ -177,6 +181,9 @@ fn config_from(a: &TrainArgs, neurons: usize, bins: usize) -> anyhow::Result<Tra
     }
     if let Some(v) = a.moment_weight {
         c.moment_weight = Some(v);
+    }
+    if let Some(v) = a.sampled_fakes {
+        c.sampled_fakes = Some(v);
     }
     if (c.model.neurons, c.model.bins) != (neurons, bins) {
         bail!(

@@ -36,8 +36,10 @@ pub(crate) fn host_values<const D: usize>(t: burn::tensor::Tensor<D>) -> Vec<f32
     t.into_data().iter::<f32>().collect()
 }
 
+/// The leaky ReLU's derivative, 1 at 0 as in Burn's `leaky_relu` (which scales only `a < 0`):
+/// binary inputs give pre-activations of exactly 0 while the biases are 0.
 pub(crate) fn slope(a: f32) -> f32 {
-    if a > 0.0 { 1.0 } else { LEAK as f32 }
+    if a < 0.0 { LEAK as f32 } else { 1.0 }
 }
 
 pub(crate) fn leaky(a: f32) -> f32 {

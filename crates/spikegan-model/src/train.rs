@@ -422,6 +422,7 @@ impl Trainer {
             m
         });
         let g = generator.gradients(&forward, &grad);
+        crate::host::recycle([forward.into_probabilities()]);
         let Generator::Conv(net) = &self.generator else {
             unreachable!("host kernels only run the conv generator")
         };
@@ -480,7 +481,7 @@ impl Trainer {
         let b = self.config.batch;
         let real = data.batch_values(&self.next_indices(data));
         let z = self.noise_values(b);
-        let fake = self.critic_input(generator.forward(&z).probabilities);
+        let fake = self.critic_input(generator.forward(&z).into_probabilities());
         let alpha: Vec<f32> = (0..b).map(|_| self.rng.random::<f32>()).collect();
         let g = critic.gradients(&real, &fake, &alpha, self.config.lambda_gp);
         let Critic::Conv(c) = &self.critic else {

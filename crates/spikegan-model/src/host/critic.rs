@@ -3,7 +3,7 @@
 use faer::{MatMut, MatRef};
 use rayon::prelude::*;
 
-use super::{Conv, host_values, leaky, matmul, slope};
+use super::{Conv, host_values, leaky, matmul, recycle, scratch, slope};
 use crate::model::ConvCritic;
 
 /// Parameter gradients of one critic update, in the shapes of [`ConvCritic`]'s parameters
@@ -79,7 +79,7 @@ impl HostConvCritic {
         let (l1, l2) = self.lengths();
         let nb = inputs.iter().map(|x| x.len() / (n * t)).sum::<usize>();
         // Channel-major input [N, nb, T].
-        let mut x0 = vec![0.0; n * nb * t];
+        let mut x0 = scratch(n * nb * t);
         let mut b = 0;
         for x in inputs {
             for sample in x.chunks(n * t) {
@@ -89,15 +89,17 @@ impl HostConvCritic {
                 b += 1;
             }
         }
-        let mut cols0 = vec![0.0; n * self.conv1.k * nb * l1];
+        let mut cols0 = scratch(n * self.conv1.k * nb * l1);
         self.conv1.im2col(&x0, nb, t, &mut cols0, 0);
-        let mut a1 = vec![0.0; self.conv1.c_out * nb * l1];
+        let mut a1 = scratch(self.conv1.c_out * nb * l1);
         self.conv1.forward(&cols0, &mut a1);
-        let h1: Vec<f32> = a1.par_iter().map(|&a| leaky(a)).collect();
-        let mut cols1 = vec![0.0; self.conv2.c_in * self.conv2.k * nb * l2];
+        let mut h1 = scratch(a1.len());
+        h1.par_iter_mut().zip(&a1).for_each(|(h, &a)| *h = leaky(a));
+        let mut cols1 = scratch(self.conv2.c_in * self.conv2.k * nb * l2);
         self.conv2.im2col(&h1, nb, l1, &mut cols1, 0);
-        let mut a2 = vec![0.0; self.conv2.c_out * nb * l2];
+        let mut a2 = scratch(self.conv2.c_out * nb * l2);
         self.conv2.forward(&cols1, &mut a2);
+        recycle([x0, h1]);
         let scores = (0..nb)
             .into_par_iter()
             .map(|b| {
@@ -122,7 +124,7 @@ impl HostConvCritic {
     fn deltas(&self, f: &Forward, coef: &[f32]) -> (Vec<f32>, Vec<f32>) {
         let (l1, l2) = self.lengths();
         let nb = f.nb;
-        let mut delta2 = vec![0.0; f.a2.len()];
+        let mut delta2 = scratch(f.a2.len());
         delta2
             .par_chunks_mut(nb * l2)
             .zip(f.a2.par_chunks(nb * l2))
@@ -135,10 +137,11 @@ impl HostConvCritic {
                     }
                 }
             });
-        let mut cols = vec![0.0; f.cols1.len()];
+        let mut cols = scratch(f.cols1.len());
         self.conv2.backward_columns(&delta2, 0, nb * l2, &mut cols);
-        let mut delta1 = vec![0.0; f.a1.len()];
+        let mut delta1 = scratch(f.a1.len());
         self.conv2.col2im(&cols, 0, nb, l1, &mut delta1);
+        recycle([cols]);
         delta1.par_iter_mut().zip(&f.a1).for_each(|(d, &a)| *d *= slope(a));
         (delta1, delta2)
     }
@@ -147,9 +150,9 @@ impl HostConvCritic {
     fn input_gradient_from(&self, delta1: &[f32], b0: usize, nb: usize) -> Vec<f32> {
         let (n, t) = (self.neurons, self.bins);
         let (l1, _) = self.lengths();
-        let mut cols = vec![0.0; n * self.conv1.k * nb * l1];
+        let mut cols = scratch(n * self.conv1.k * nb * l1);
         self.conv1.backward_columns(delta1, b0 * l1, nb * l1, &mut cols);
-        let mut g = vec![0.0; n * nb * t];
+        let mut g = scratch(n * nb * t);
         self.conv1.col2im(&cols, 0, nb, t, &mut g);
         // [N, nb, T] -> [nb, N, T].
         let mut out = vec![0.0; g.len()];
@@ -158,14 +161,17 @@ impl HostConvCritic {
                 out[(b * n + i) * t..][..t].copy_from_slice(row);
             }
         }
+        recycle([cols, g]);
         out
     }
 
     /// `coef * dD/dx` at each sample of `x` (`[B, N, T]`, batch-major), with the scores.
     pub fn input_gradient(&self, x: &[f32], coef: f32) -> (Vec<f32>, Vec<f64>) {
         let f = self.forward(&[x]);
-        let (delta1, _) = self.deltas(&f, &vec![coef; f.nb]);
-        (self.input_gradient_from(&delta1, 0, f.nb), f.scores)
+        let (delta1, delta2) = self.deltas(&f, &vec![coef; f.nb]);
+        let g = self.input_gradient_from(&delta1, 0, f.nb);
+        recycle([delta1, delta2, f.cols0, f.a1, f.cols1, f.a2]);
+        (g, f.scores)
     }
 
     /// Gradients of `penalty - (mean D(real) - mean D(fake))` for batches `[B, N, T]` and the
@@ -194,7 +200,7 @@ impl HostConvCritic {
 
         // Penalty on the x_hat block: u = dP/dg.
         let g = self.input_gradient_from(&delta1, 2 * b, b);
-        let mut u = vec![0.0; g.len()];
+        let mut u = scratch(g.len());
         let mut penalty = 0.0;
         for (gs, us) in g.chunks(n * t).zip(u.chunks_mut(n * t)) {
             let norm = (gs.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>() + 1e-12).sqrt();
@@ -206,7 +212,7 @@ impl HostConvCritic {
         }
         let penalty = lambda * penalty / b as f64;
         // u to channel-major [N, B, T], its columns into the x_hat slot of cols0.
-        let mut u_cm = vec![0.0; u.len()];
+        let mut u_cm = scratch(u.len());
         for (bi, sample) in u.chunks(n * t).enumerate() {
             for (i, row) in sample.chunks(t).enumerate() {
                 u_cm[(i * b + bi) * t..][..t].copy_from_slice(row);
@@ -215,7 +221,7 @@ impl HostConvCritic {
         self.conv1.im2col(&u_cm, b, t, &mut f.cols0, 2 * b);
         // r1 = S1 W1 u on the x_hat block.
         let c1 = self.conv1.c_out;
-        let mut r1 = vec![0.0; c1 * b * l1];
+        let mut r1 = scratch(c1 * b * l1);
         {
             let total = f.cols0.len() / (n * self.conv1.k);
             let rhs = MatRef::from_row_major_slice(&f.cols0, n * self.conv1.k, total).subcols(2 * b * l1, b * l1);
@@ -233,7 +239,7 @@ impl HostConvCritic {
         self.conv2.im2col(&r1, b, l1, &mut f.cols1, 2 * b);
         // r2 = S2 W2 r1; the fc weight's penalty gradient sums it over the batch.
         let c2 = self.conv2.c_out;
-        let mut r2 = vec![0.0; c2 * b * l2];
+        let mut r2 = scratch(c2 * b * l2);
         {
             let k1 = c1 * self.conv2.k;
             let total = f.cols1.len() / k1;
@@ -267,7 +273,7 @@ impl HostConvCritic {
                 .map(|row| row[..2 * b * l].iter().sum())
                 .collect()
         };
-        CriticGradients {
+        let gradients = CriticGradients {
             conv1_weight: self.conv1.weight_gradient(&delta1, &f.cols0),
             conv1_bias: bias_sum(&delta1, l1),
             conv2_weight: self.conv2.weight_gradient(&delta2, &f.cols1),
@@ -279,6 +285,8 @@ impl HostConvCritic {
             loss: penalty - wasserstein,
             penalty,
             wasserstein,
-        }
+        };
+        recycle([delta1, delta2, g, u, u_cm, r1, r2, f.cols0, f.a1, f.cols1, f.a2]);
+        gradients
     }
 }

@@ -9,7 +9,7 @@ use burn::nn::conv::Conv1d;
 use faer::{MatMut, MatRef};
 use rayon::prelude::*;
 
-use super::{Conv, host_values, leaky, matmul, slope, to_batch_major, to_channel_major};
+use super::{Conv, host_values, leaky, matmul, recycle, scratch, slope, to_batch_major, to_channel_major};
 use crate::model::{ConvGenerator, LOGIT_FLOOR};
 
 /// [`LOGIT_FLOOR`] in f32.
@@ -70,13 +70,13 @@ impl UpsampleConv {
 
     /// Columns of `x` (`[c_in, B, l]`) and pre-activations `[c_out, B, 2l]`.
     fn forward(&self, x: &[f32], b: usize, l: usize) -> (Vec<f32>, Vec<f32>) {
-        let mut cols = vec![0.0; self.poly.c_in * self.poly.k * b * l];
+        let mut cols = scratch(self.poly.c_in * self.poly.k * b * l);
         self.poly.im2col(x, b, l, &mut cols, 0);
-        let mut phases = vec![0.0; self.poly.c_out * b * l];
+        let mut phases = scratch(self.poly.c_out * b * l);
         self.poly.forward(&cols, &mut phases);
         // [2, c_out, B, l] -> [c_out, B, l, 2].
         let (even, odd) = phases.split_at(self.c_out * b * l);
-        let mut a = vec![0.0; 2 * even.len()];
+        let mut a = scratch(2 * even.len());
         a.par_chunks_mut(2 * l)
             .zip(even.par_chunks(l).zip(odd.par_chunks(l)))
             .for_each(|(out, (e, o))| {
@@ -85,6 +85,7 @@ impl UpsampleConv {
                     pair[1] = o;
                 }
             });
+        recycle([phases]);
         (cols, a)
     }
 
@@ -182,6 +183,14 @@ pub struct GeneratorForward {
     pub probabilities: Vec<f32>,
 }
 
+impl GeneratorForward {
+    /// The probabilities; the other buffers are kept for the next forward pass.
+    pub fn into_probabilities(self) -> Vec<f32> {
+        recycle([self.cols1, self.a1, self.cols2, self.a2]);
+        self.probabilities
+    }
+}
+
 impl HostConvGenerator {
     /// Copies the generator's parameters.
     pub fn new(generator: &ConvGenerator) -> Self {
@@ -217,8 +226,10 @@ impl HostConvGenerator {
         let a0 = to_channel_major(&a0_bm, c0, l0);
         let h0: Vec<f32> = a0.par_iter().map(|&a| leaky(a)).collect();
         let (cols1, a1) = self.conv1.forward(&h0, b, l0);
-        let h1: Vec<f32> = a1.par_iter().map(|&a| leaky(a)).collect();
+        let mut h1 = scratch(a1.len());
+        h1.par_iter_mut().zip(&a1).for_each(|(h, &a)| *h = leaky(a));
         let (cols2, a2) = self.conv2.forward(&h1, b, 2 * l0);
+        recycle([h0, h1]);
         let p: Vec<f32> = a2
             .par_iter()
             .map(|&a| 1.0 / (1.0 + (-leaky(a).max(FLOOR)).exp()))

@@ -19,6 +19,8 @@
 //! state, checkpoints and the CUDA path are unchanged. Checked against Burn's autodiff (itself
 //! checked against finite differences) in `tests/penalty.rs`.
 
+use std::cell::RefCell;
+
 use faer::{Accum, MatMut, MatRef, Par};
 use rayon::prelude::*;
 
@@ -34,6 +36,41 @@ pub use generator::{GeneratorGradients, HostConvGenerator};
 pub(crate) fn host_values<const D: usize>(t: burn::tensor::Tensor<D>) -> Vec<f32> {
     // `iter` converts from any element type (a plain copy for f32), so this cannot fail.
     t.into_data().iter::<f32>().collect()
+}
+
+thread_local! {
+    /// Buffers of earlier steps, for [`scratch`].
+    static SPARE: RefCell<Vec<Vec<f32>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Most buffers kept for reuse (an iteration uses about 40); the oldest go first.
+const MAX_SPARE: usize = 64;
+
+/// A buffer of `len` values for an output that is then overwritten in full: a spare one of that
+/// length from [`recycle`] (its contents left from an earlier step), else zeros. Every training
+/// step needs the same multi-megabyte buffers; allocating them afresh cost a zero-fill each
+/// (about 6% of a step, docs/benchmarks.md).
+pub(crate) fn scratch(len: usize) -> Vec<f32> {
+    SPARE
+        .with(|spare| {
+            let mut spare = spare.borrow_mut();
+            let i = spare.iter().rposition(|b| b.len() == len)?;
+            Some(spare.remove(i))
+        })
+        .unwrap_or_else(|| vec![0.0; len])
+}
+
+/// Keeps buffers for [`scratch`].
+pub(crate) fn recycle(buffers: impl IntoIterator<Item = Vec<f32>>) {
+    SPARE.with(|spare| {
+        let mut spare = spare.borrow_mut();
+        for b in buffers.into_iter().filter(|b| !b.is_empty()) {
+            if spare.len() == MAX_SPARE {
+                spare.remove(0);
+            }
+            spare.push(b);
+        }
+    });
 }
 
 /// The leaky ReLU's derivative, 1 at 0 as in Burn's `leaky_relu` (which scales only `a < 0`):

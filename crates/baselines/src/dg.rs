@@ -193,9 +193,10 @@ pub struct DgModel {
     /// Solved latent correlations before projection, `[tau][i][j]` for tau = 0..bins-1:
     /// corr(x_i(t), x_j(t + tau)); block 0 has a unit diagonal.
     pub lag_correlation: Vec<f64>,
-    /// When the solved correlations are not those of a valid (stationary, positive definite)
-    /// latent process: the valid ones sampled from instead, same layout as `lag_correlation`
-    /// (lag 0 from the projection and moment fit, later lags from [`crate::lag_extension`]).
+    /// The valid (stationary, positive definite) correlations sampled from instead of the solved
+    /// ones, same layout as `lag_correlation`: always for spatio-temporal models (lag 0 from the
+    /// projection and moment fit when needed, later lags from [`crate::lag_extension`]), for
+    /// spatial ones when the solved matrix was not positive definite.
     pub valid_lag_correlation: Option<Vec<f64>>,
     /// How the fit went.
     pub diagnostics: DgDiagnostics,
@@ -302,7 +303,9 @@ impl FitSpikeModel for DgParams {
         };
         // Lag 0: the spatial construction.
         let lag0 = self.valid_lag0(&mut model, &means[..n * n], data.n_bins())?;
-        let mut changed = !model.diagnostics.projection.was_positive_definite;
+        // The spatio-temporal model always samples its extension (shrunk lag 0, lags beyond
+        // `fitted_lags` from the fitted process), even where no lag needed clipping.
+        let changed = bins > 1 || !model.diagnostics.projection.was_positive_definite;
         // Lags 1..T-1: kept where a stationary process can have them, given the lags before.
         let lags = if bins == 1 {
             vec![lag0]
@@ -328,7 +331,6 @@ impl FitSpikeModel for DgParams {
                     "lagged latent correlations no stationary Gaussian has: partial correlations clipped at {}",
                     self.max_partial_correlation
                 );
-                changed = true;
             }
             model.diagnostics.lag_extension = Some(extension);
             lags

@@ -95,18 +95,13 @@ pub(crate) fn valid_extension(
         // K = Lv^-1 Delta Lu^-T.
         let x = lower_solve(llt_v.L(), &delta_target);
         let k = lower_solve(llt_u.L(), &x.transpose().to_owned()).transpose().to_owned();
-        let svd = k
-            .svd()
-            .map_err(|e| BaselineError::Numerical(format!("SVD of the lag-{m} partial correlation failed ({e:?})")))?;
-        let s = svd.S().column_vector();
-        let largest = (0..n).map(|i| s[i]).fold(0.0, f64::max);
+        let (largest, clipped) = clip_singular_values(&k, max_partial)?;
         if report.fitted_lags == m {
             report.largest_partial_correlation.push(largest);
         }
         let (lv, lu) = (llt_v.L(), llt_u.L());
         let k = if largest > max_partial {
             report.clipped_lags += 1;
-            let clipped = clip_singular_values(&k, max_partial)?;
             match weight {
                 Some(w) => weighted_projection(clipped, &delta_target, lv, lu, w, max_partial)?,
                 None => clipped,
@@ -144,15 +139,16 @@ pub(crate) fn valid_extension(
     Ok((lags, report))
 }
 
-/// `k` with its singular values above `max` set to `max`.
-fn clip_singular_values(k: &Mat<f64>, max: f64) -> Result<Mat<f64>> {
+/// The largest singular value of `k`, and `k` with its singular values above `max` set to `max`.
+fn clip_singular_values(k: &Mat<f64>, max: f64) -> Result<(f64, Mat<f64>)> {
     let n = k.nrows();
     let svd = k
         .svd()
         .map_err(|e| BaselineError::Numerical(format!("SVD of a partial correlation failed ({e:?})")))?;
     let s = svd.S().column_vector();
+    let largest = (0..n).map(|i| s[i]).fold(0.0, f64::max);
     let clipped = Mat::from_fn(n, n, |i, j| if i == j { s[i].min(max) } else { 0.0 });
-    Ok(svd.U() * &clipped * svd.V().transpose())
+    Ok((largest, svd.U() * &clipped * svd.V().transpose()))
 }
 
 /// Iterations of the weighted projection.
@@ -190,7 +186,7 @@ fn weighted_projection(
         let residual = lv * &y * lu.transpose() - delta_target;
         let weighted = Mat::from_fn(n, n, |i, j| weight[(i, j)] * residual[(i, j)]);
         let gradient = lv.transpose() * &weighted * lu;
-        let next = clip_singular_values(&(&y - gradient * (1.0 / lipschitz)), max)?;
+        let (_, next) = clip_singular_values(&(&y - gradient * (1.0 / lipschitz)), max)?;
         let t_next = 0.5 * (1.0 + (1.0 + 4.0 * t * t).sqrt());
         y = &next + (&next - &k) * ((t - 1.0) / t_next);
         (k, t) = (next, t_next);

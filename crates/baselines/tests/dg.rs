@@ -71,6 +71,10 @@ fn spatio_temporal_dg_reproduces_lagged_correlations_the_spatial_one_misses() {
     let target = lagged_pair_means(&data, t - 1).unwrap();
     let temporal = DgParams::new(DgKind::Temporal, t).fit(&data).unwrap();
     assert_eq!(temporal.max_bins(), Some(t));
+    // It samples its valid extension, whether or not a lag needed clipping.
+    let extension = temporal.diagnostics.lag_extension.as_ref().unwrap();
+    assert_eq!(extension.fitted_lags, t - 1, "{extension:?}");
+    assert!(temporal.valid_lag_correlation.is_some());
     let samples = temporal.sample(20_000, t, 5).unwrap();
     // Within each window, E[s_i(b) s_j(b + lag)] for lag 0..2, averaged over positions b.
     let mut err_t = 0.0f64;

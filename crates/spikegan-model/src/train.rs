@@ -415,8 +415,12 @@ impl Trainer {
         let forward = generator.forward(&z);
         // With sampled fakes the critic's input gradient at the draws is passed straight through
         // to the probabilities.
-        let seen = self.critic_input(forward.probabilities.clone());
-        let (mut grad, scores) = critic.input_gradient(&seen, -1.0 / b as f32);
+        let draws = self
+            .config
+            .samples_fakes()
+            .then(|| self.critic_input(forward.probabilities.clone()));
+        let seen = draws.as_deref().unwrap_or(&forward.probabilities);
+        let (mut grad, scores) = critic.input_gradient(seen, -1.0 / b as f32);
         let moment = self.moment_term(&forward.probabilities).map(|(m, g)| {
             grad.iter_mut().zip(&g).for_each(|(a, b)| *a += b);
             m

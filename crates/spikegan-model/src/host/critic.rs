@@ -3,7 +3,7 @@
 use faer::{MatMut, MatRef};
 use rayon::prelude::*;
 
-use super::{Conv, host_values, leaky, matmul, recycle, scratch, slope};
+use super::{Conv, host_values, leaky, matmul, recycle, scratch, slope, transpose};
 use crate::model::ConvCritic;
 
 /// Parameter gradients of one critic update, in the shapes of [`ConvCritic`]'s parameters
@@ -40,19 +40,38 @@ pub struct HostConvCritic {
     fc_bias: f32,
 }
 
-/// Activations of a forward pass over `nb` samples.
+/// Activations of a forward pass over `groups` groups of `nb` samples, layout `[C, G, L, B]`.
 struct Forward {
+    groups: usize,
     nb: usize,
-    /// Columns of the input, `[N * k, nb * L1]`.
+    /// Columns of the input, `[N * k, G, L1, B]`.
     cols0: Vec<f32>,
-    /// Pre-activations of layer 1, `[2f, nb, L1]`.
+    /// Pre-activations of layer 1, `[2f, G, L1, B]`.
     a1: Vec<f32>,
-    /// Columns of layer 1's output, `[2f * k, nb * L2]`.
+    /// Columns of layer 1's output, `[2f * k, G, L2, B]`.
     cols1: Vec<f32>,
-    /// Pre-activations of layer 2, `[4f, nb, L2]`.
+    /// Pre-activations of layer 2, `[4f, G, L2, B]`.
     a2: Vec<f32>,
-    /// Scores, `[nb]`.
+    /// Scores, `[G * B]` (index `g * B + b`).
     scores: Vec<f64>,
+}
+
+/// Batch-major groups `[B, N, T]` (each of `nb` samples) -> `[N, G, T, B]`.
+fn to_time_major(groups: &[&[f32]], n: usize, t: usize) -> Vec<f32> {
+    let nb = groups.first().map_or(0, |x| x.len() / (n * t));
+    let mut out = scratch(n * groups.len() * t * nb);
+    out.par_chunks_mut(groups.len() * t * nb)
+        .enumerate()
+        .for_each(|(i, out)| {
+            for (x, out) in groups.iter().zip(out.chunks_mut(t * nb)) {
+                for (b, sample) in x.chunks(n * t).enumerate() {
+                    for (tt, &v) in sample[i * t..][..t].iter().enumerate() {
+                        out[tt * nb + b] = v;
+                    }
+                }
+            }
+        });
+    out
 }
 
 impl HostConvCritic {
@@ -73,44 +92,40 @@ impl HostConvCritic {
         (l1, self.conv2.l_out(l1))
     }
 
-    /// Forward pass over batch-major inputs `[B, N, T]`, concatenated in order.
+    /// Forward pass over groups of batch-major inputs `[B, N, T]`, each of the same `B`.
     fn forward(&self, inputs: &[&[f32]]) -> Forward {
         let (n, t) = (self.neurons, self.bins);
         let (l1, l2) = self.lengths();
-        let nb = inputs.iter().map(|x| x.len() / (n * t)).sum::<usize>();
-        // Channel-major input [N, nb, T].
-        let mut x0 = scratch(n * nb * t);
-        let mut b = 0;
-        for x in inputs {
-            for sample in x.chunks(n * t) {
-                for (i, row) in sample.chunks(t).enumerate() {
-                    x0[(i * nb + b) * t..][..t].copy_from_slice(row);
-                }
-                b += 1;
-            }
-        }
-        let mut cols0 = scratch(n * self.conv1.k * nb * l1);
-        self.conv1.im2col(&x0, nb, t, &mut cols0, 0);
-        let mut a1 = scratch(self.conv1.c_out * nb * l1);
+        let groups = inputs.len();
+        let nb = inputs.first().map_or(0, |x| x.len() / (n * t));
+        let x0 = to_time_major(inputs, n, t);
+        let mut cols0 = scratch(n * self.conv1.k * groups * l1 * nb);
+        self.conv1.im2col(&x0, groups, nb, t, &mut cols0, 0);
+        let mut a1 = scratch(self.conv1.c_out * groups * l1 * nb);
         self.conv1.forward(&cols0, &mut a1);
         let mut h1 = scratch(a1.len());
         h1.par_iter_mut().zip(&a1).for_each(|(h, &a)| *h = leaky(a));
-        let mut cols1 = scratch(self.conv2.c_in * self.conv2.k * nb * l2);
-        self.conv2.im2col(&h1, nb, l1, &mut cols1, 0);
-        let mut a2 = scratch(self.conv2.c_out * nb * l2);
+        let mut cols1 = scratch(self.conv2.c_in * self.conv2.k * groups * l2 * nb);
+        self.conv2.im2col(&h1, groups, nb, l1, &mut cols1, 0);
+        let mut a2 = scratch(self.conv2.c_out * groups * l2 * nb);
         self.conv2.forward(&cols1, &mut a2);
         recycle([x0, h1]);
-        let scores = (0..nb)
+        let scores = (0..groups * nb)
             .into_par_iter()
-            .map(|b| {
+            .map(|s| {
+                let (g, b) = (s / nb, s % nb);
                 let per_channel = self.fc_weight.chunks(l2).enumerate().map(|(c, w)| {
-                    let row = &a2[(c * nb + b) * l2..][..l2];
-                    row.iter().zip(w).map(|(&a, &w)| leaky(a) * w).sum::<f32>()
+                    let rows = &a2[(c * groups + g) * l2 * nb..][..l2 * nb];
+                    w.iter()
+                        .enumerate()
+                        .map(|(tt, &w)| leaky(rows[tt * nb + b]) * w)
+                        .sum::<f32>()
                 });
                 f64::from(self.fc_bias) + per_channel.map(f64::from).sum::<f64>()
             })
             .collect();
         Forward {
+            groups,
             nb,
             cols0,
             a1,
@@ -120,48 +135,47 @@ impl HostConvCritic {
         }
     }
 
-    /// Backpropagated errors `(delta1 [2f, nb, L1], delta2 [4f, nb, L2])` of `sum_b coef_b D(x_b)`.
+    /// Backpropagated errors `(delta1 [2f, G, L1, B], delta2 [4f, G, L2, B])` of
+    /// `sum_s coef_s D(x_s)` (`coef` indexed as the scores).
     fn deltas(&self, f: &Forward, coef: &[f32]) -> (Vec<f32>, Vec<f32>) {
         let (l1, l2) = self.lengths();
-        let nb = f.nb;
+        let (groups, nb) = (f.groups, f.nb);
         let mut delta2 = scratch(f.a2.len());
         delta2
-            .par_chunks_mut(nb * l2)
-            .zip(f.a2.par_chunks(nb * l2))
+            .par_chunks_mut(groups * l2 * nb)
+            .zip(f.a2.par_chunks(groups * l2 * nb))
             .enumerate()
             .for_each(|(c, (d, a))| {
                 let w = &self.fc_weight[c * l2..][..l2];
-                for ((d, a), &cb) in d.chunks_mut(l2).zip(a.chunks(l2)).zip(coef) {
-                    for ((d, &a), &w) in d.iter_mut().zip(a).zip(w) {
-                        *d = cb * w * slope(a);
+                for (g, (d, a)) in d.chunks_mut(l2 * nb).zip(a.chunks(l2 * nb)).enumerate() {
+                    let coef = &coef[g * nb..][..nb];
+                    for ((d, a), &w) in d.chunks_mut(nb).zip(a.chunks(nb)).zip(w) {
+                        for ((d, &a), &cb) in d.iter_mut().zip(a).zip(coef) {
+                            *d = cb * w * slope(a);
+                        }
                     }
                 }
             });
         let mut cols = scratch(f.cols1.len());
-        self.conv2.backward_columns(&delta2, 0, nb * l2, &mut cols);
+        self.conv2.backward_columns(&delta2, 0, groups * l2 * nb, &mut cols);
         let mut delta1 = scratch(f.a1.len());
-        self.conv2.col2im(&cols, 0, nb, l1, &mut delta1);
+        self.conv2.col2im(&cols, 0, groups, l1, &mut delta1);
         recycle([cols]);
         delta1.par_iter_mut().zip(&f.a1).for_each(|(d, &a)| *d *= slope(a));
         (delta1, delta2)
     }
 
-    /// The input gradient `[nb, N, T]` (batch-major) of samples `b0..b0 + nb` from `delta1`.
-    fn input_gradient_from(&self, delta1: &[f32], b0: usize, nb: usize) -> Vec<f32> {
+    /// The input gradient `[B, N, T]` (batch-major) of group `g` of `delta1`.
+    fn input_gradient_from(&self, delta1: &[f32], g: usize, nb: usize) -> Vec<f32> {
         let (n, t) = (self.neurons, self.bins);
         let (l1, _) = self.lengths();
-        let mut cols = scratch(n * self.conv1.k * nb * l1);
-        self.conv1.backward_columns(delta1, b0 * l1, nb * l1, &mut cols);
-        let mut g = scratch(n * nb * t);
-        self.conv1.col2im(&cols, 0, nb, t, &mut g);
-        // [N, nb, T] -> [nb, N, T].
-        let mut out = vec![0.0; g.len()];
-        for (i, rows) in g.chunks(nb * t).enumerate() {
-            for (b, row) in rows.chunks(t).enumerate() {
-                out[(b * n + i) * t..][..t].copy_from_slice(row);
-            }
-        }
-        recycle([cols, g]);
+        let mut cols = scratch(n * self.conv1.k * l1 * nb);
+        self.conv1.backward_columns(delta1, g * l1 * nb, l1 * nb, &mut cols);
+        let mut x = scratch(n * t * nb);
+        self.conv1.col2im(&cols, 0, 1, t, &mut x);
+        // [N, T, B] -> [B, N, T].
+        let out = transpose(&x, n * t, nb);
+        recycle([cols, x]);
         out
     }
 
@@ -199,7 +213,7 @@ impl HostConvCritic {
         let wasserstein = (f.scores[..b].iter().sum::<f64>() - f.scores[b..2 * b].iter().sum::<f64>()) / b as f64;
 
         // Penalty on the x_hat block: u = dP/dg.
-        let g = self.input_gradient_from(&delta1, 2 * b, b);
+        let g = self.input_gradient_from(&delta1, 2, b);
         let mut u = scratch(g.len());
         let mut penalty = 0.0;
         for (gs, us) in g.chunks(n * t).zip(u.chunks_mut(n * t)) {
@@ -211,41 +225,36 @@ impl HostConvCritic {
             }
         }
         let penalty = lambda * penalty / b as f64;
-        // u to channel-major [N, B, T], its columns into the x_hat slot of cols0.
-        let mut u_cm = scratch(u.len());
-        for (bi, sample) in u.chunks(n * t).enumerate() {
-            for (i, row) in sample.chunks(t).enumerate() {
-                u_cm[(i * b + bi) * t..][..t].copy_from_slice(row);
-            }
-        }
-        self.conv1.im2col(&u_cm, b, t, &mut f.cols0, 2 * b);
-        // r1 = S1 W1 u on the x_hat block.
+        // u's columns into the x_hat group of cols0.
+        let u_tm = to_time_major(&[&u], n, t);
+        self.conv1.im2col(&u_tm, 1, b, t, &mut f.cols0, 2);
+        // r1 = S1 W1 u on the x_hat group.
         let c1 = self.conv1.c_out;
-        let mut r1 = scratch(c1 * b * l1);
+        let mut r1 = scratch(c1 * l1 * b);
         {
             let total = f.cols0.len() / (n * self.conv1.k);
-            let rhs = MatRef::from_row_major_slice(&f.cols0, n * self.conv1.k, total).subcols(2 * b * l1, b * l1);
+            let rhs = MatRef::from_row_major_slice(&f.cols0, n * self.conv1.k, total).subcols(2 * l1 * b, l1 * b);
             matmul(
-                MatMut::from_row_major_slice_mut(&mut r1, c1, b * l1),
+                MatMut::from_row_major_slice_mut(&mut r1, c1, l1 * b),
                 false,
                 self.conv1.weight(),
                 rhs,
             );
         }
-        for (c, row) in r1.chunks_mut(b * l1).enumerate() {
-            let a = &f.a1[(c * 3 * b + 2 * b) * l1..][..b * l1];
+        for (c, row) in r1.chunks_mut(l1 * b).enumerate() {
+            let a = &f.a1[(c * 3 + 2) * l1 * b..][..l1 * b];
             row.iter_mut().zip(a).for_each(|(r, &a)| *r *= slope(a));
         }
-        self.conv2.im2col(&r1, b, l1, &mut f.cols1, 2 * b);
+        self.conv2.im2col(&r1, 1, b, l1, &mut f.cols1, 2);
         // r2 = S2 W2 r1; the fc weight's penalty gradient sums it over the batch.
         let c2 = self.conv2.c_out;
-        let mut r2 = scratch(c2 * b * l2);
+        let mut r2 = scratch(c2 * l2 * b);
         {
             let k1 = c1 * self.conv2.k;
             let total = f.cols1.len() / k1;
-            let rhs = MatRef::from_row_major_slice(&f.cols1, k1, total).subcols(2 * b * l2, b * l2);
+            let rhs = MatRef::from_row_major_slice(&f.cols1, k1, total).subcols(2 * l2 * b, l2 * b);
             matmul(
-                MatMut::from_row_major_slice_mut(&mut r2, c2, b * l2),
+                MatMut::from_row_major_slice_mut(&mut r2, c2, l2 * b),
                 false,
                 self.conv2.weight(),
                 rhs,
@@ -253,24 +262,35 @@ impl HostConvCritic {
         }
 
         let mut fc_weight = vec![0.0; self.fc_weight.len()];
-        for (c, w) in fc_weight.chunks_mut(l2).enumerate() {
-            let a = &f.a2[c * 3 * b * l2..][..3 * b * l2];
-            for (bi, rows) in a.chunks(l2).enumerate() {
-                let r = &r2[(c * b) * l2..][..b * l2];
-                for (tt, w) in w.iter_mut().enumerate() {
-                    *w += if bi < 2 * b {
-                        coef[bi] * leaky(rows[tt])
-                    } else {
-                        let j = (bi - 2 * b) * l2 + tt;
-                        r[j] * slope(rows[tt])
-                    };
+        fc_weight.par_chunks_mut(l2).enumerate().for_each(|(c, w)| {
+            let a = &f.a2[c * 3 * l2 * b..][..3 * l2 * b];
+            let r = &r2[c * l2 * b..][..l2 * b];
+            for (tt, w) in w.iter_mut().enumerate() {
+                let mut sum = 0.0;
+                for g in 0..2 {
+                    let a = &a[(g * l2 + tt) * b..][..b];
+                    sum += a
+                        .iter()
+                        .zip(&coef[g * b..][..b])
+                        .map(|(&a, &cb)| cb * leaky(a))
+                        .sum::<f32>();
                 }
+                let a = &a[(2 * l2 + tt) * b..][..b];
+                sum += a
+                    .iter()
+                    .zip(&r[tt * b..][..b])
+                    .map(|(&a, &r)| r * slope(a))
+                    .sum::<f32>();
+                *w = sum;
             }
-        }
+        });
+        // The real and fake groups summed apart: where every slope of a channel is equal, its
+        // two sums are exact negatives and its gradient exactly 0, as in theory (a rounding
+        // residue would be blown up to a full step by Adam's normalisation).
         let bias_sum = |delta: &[f32], l: usize| -> Vec<f32> {
             delta
-                .chunks(3 * b * l)
-                .map(|row| row[..2 * b * l].iter().sum())
+                .chunks(3 * l * b)
+                .map(|row| row[..l * b].iter().sum::<f32>() + row[l * b..2 * l * b].iter().sum::<f32>())
                 .collect()
         };
         let gradients = CriticGradients {
@@ -286,7 +306,7 @@ impl HostConvCritic {
             penalty,
             wasserstein,
         };
-        recycle([delta1, delta2, g, u, u_cm, r1, r2, f.cols0, f.a1, f.cols1, f.a2]);
+        recycle([delta1, delta2, g, u, u_tm, r1, r2, f.cols0, f.a1, f.cols1, f.a2]);
         gradients
     }
 }

@@ -9,7 +9,7 @@ use burn::nn::conv::Conv1d;
 use faer::{MatMut, MatRef};
 use rayon::prelude::*;
 
-use super::{Conv, host_values, leaky, matmul, recycle, scratch, slope, to_batch_major, to_channel_major};
+use super::{Conv, host_values, leaky, matmul, recycle, scratch, slope, transpose};
 use crate::model::{ConvGenerator, LOGIT_FLOOR};
 
 /// [`LOGIT_FLOOR`] in f32.
@@ -68,43 +68,41 @@ impl UpsampleConv {
         up
     }
 
-    /// Columns of `x` (`[c_in, B, l]`) and pre-activations `[c_out, B, 2l]`.
+    /// Columns of `x` (`[c_in, l, B]`) and pre-activations `[c_out, 2l, B]`.
     fn forward(&self, x: &[f32], b: usize, l: usize) -> (Vec<f32>, Vec<f32>) {
-        let mut cols = scratch(self.poly.c_in * self.poly.k * b * l);
-        self.poly.im2col(x, b, l, &mut cols, 0);
-        let mut phases = scratch(self.poly.c_out * b * l);
+        let mut cols = scratch(self.poly.c_in * self.poly.k * l * b);
+        self.poly.im2col(x, 1, b, l, &mut cols, 0);
+        let mut phases = scratch(self.poly.c_out * l * b);
         self.poly.forward(&cols, &mut phases);
-        // [2, c_out, B, l] -> [c_out, B, l, 2].
-        let (even, odd) = phases.split_at(self.c_out * b * l);
+        // [2, c_out, l, B] -> [c_out, l, 2, B].
+        let (even, odd) = phases.split_at(self.c_out * l * b);
         let mut a = scratch(2 * even.len());
-        a.par_chunks_mut(2 * l)
-            .zip(even.par_chunks(l).zip(odd.par_chunks(l)))
+        a.par_chunks_mut(2 * b)
+            .zip(even.par_chunks(b).zip(odd.par_chunks(b)))
             .for_each(|(out, (e, o))| {
-                for ((pair, &e), &o) in out.chunks_mut(2).zip(e).zip(o) {
-                    pair[0] = e;
-                    pair[1] = o;
-                }
+                let (out_e, out_o) = out.split_at_mut(b);
+                out_e.copy_from_slice(e);
+                out_o.copy_from_slice(o);
             });
         recycle([phases]);
         (cols, a)
     }
 
-    /// Weight, bias and (if `input`) input gradients from the gradient `delta` (`[c_out, B, 2l]`)
+    /// Weight, bias and (if `input`) input gradients from the gradient `delta` (`[c_out, 2l, B]`)
     /// of the pre-activations.
     fn backward(&self, delta: &[f32], cols: &[f32], b: usize, l: usize, input: bool) -> UpsampleConvGradients {
         let (c_out, c_in, k, kd) = (self.c_out, self.poly.c_in, self.k, self.poly.k);
-        let half = c_out * b * l;
-        let mut phases = vec![0.0; 2 * half];
+        let half = c_out * l * b;
+        let mut phases = scratch(2 * half);
         {
             let (even, odd) = phases.split_at_mut(half);
-            even.par_chunks_mut(l)
-                .zip(odd.par_chunks_mut(l))
-                .zip(delta.par_chunks(2 * l))
+            even.par_chunks_mut(b)
+                .zip(odd.par_chunks_mut(b))
+                .zip(delta.par_chunks(2 * b))
                 .for_each(|((e, o), d)| {
-                    for ((e, o), pair) in e.iter_mut().zip(o).zip(d.chunks(2)) {
-                        *e = pair[0];
-                        *o = pair[1];
-                    }
+                    let (d_e, d_o) = d.split_at(b);
+                    e.copy_from_slice(d_e);
+                    o.copy_from_slice(d_o);
                 });
         }
         let poly = self.poly.weight_gradient(&phases, cols);
@@ -119,14 +117,16 @@ impl UpsampleConv {
                 }
             }
         }
-        let bias = delta.chunks(2 * b * l).map(|row| row.iter().sum()).collect();
+        let bias = delta.chunks(2 * l * b).map(|row| row.iter().sum()).collect();
         let input = input.then(|| {
-            let mut columns = vec![0.0; cols.len()];
-            self.poly.backward_columns(&phases, 0, b * l, &mut columns);
-            let mut dx = vec![0.0; c_in * b * l];
-            self.poly.col2im(&columns, 0, b, l, &mut dx);
+            let mut columns = scratch(cols.len());
+            self.poly.backward_columns(&phases, 0, l * b, &mut columns);
+            let mut dx = scratch(c_in * l * b);
+            self.poly.col2im(&columns, 0, 1, l, &mut dx);
+            recycle([columns]);
             dx
         });
+        recycle([phases]);
         UpsampleConvGradients { weight, bias, input }
     }
 }
@@ -166,19 +166,21 @@ pub struct HostConvGenerator {
     l0: usize,
 }
 
-/// Activations of a forward pass.
+/// Activations of a forward pass, time-major (`[C, L, B]`) but for `probabilities`.
 pub struct GeneratorForward {
     z: Vec<f32>,
-    /// Pre-activations of the linear layer, channel-major `[4f, B, T/4]`.
+    /// Pre-activations of the linear layer, `[4f, T/4, B]`.
     a0: Vec<f32>,
-    /// Columns of conv1's polyphase form, `[4f * k', B * T/4]`.
+    /// Columns of conv1's polyphase form, `[4f * k', T/4 * B]`.
     cols1: Vec<f32>,
-    /// Pre-activations of conv1, `[2f, B, T/2]`.
+    /// Pre-activations of conv1, `[2f, T/2, B]`.
     a1: Vec<f32>,
-    /// Columns of conv2's polyphase form, `[2f * k', B * T/2]`.
+    /// Columns of conv2's polyphase form, `[2f * k', T/2 * B]`.
     cols2: Vec<f32>,
-    /// Pre-activations of conv2, `[N, B, T]`.
+    /// Pre-activations of conv2, `[N, T, B]`.
     a2: Vec<f32>,
+    /// The probabilities, `[N, T, B]`.
+    p: Vec<f32>,
     /// Spike probabilities, batch-major `[B, N, T]`.
     pub probabilities: Vec<f32>,
 }
@@ -186,7 +188,7 @@ pub struct GeneratorForward {
 impl GeneratorForward {
     /// The probabilities; the other buffers are kept for the next forward pass.
     pub fn into_probabilities(self) -> Vec<f32> {
-        recycle([self.cols1, self.a1, self.cols2, self.a2]);
+        recycle([self.a0, self.cols1, self.a1, self.cols2, self.a2, self.p]);
         self.probabilities
     }
 }
@@ -215,28 +217,32 @@ impl HostConvGenerator {
     pub fn forward(&self, z: &[f32]) -> GeneratorForward {
         let b = z.len() / self.latent;
         let d = self.fc_bias.len();
-        let (c0, l0) = (self.conv1.poly.c_in, self.l0);
-        let mut a0_bm: Vec<f32> = self.fc_bias.iter().copied().cycle().take(b * d).collect();
+        let mut a0 = scratch(d * b);
+        for (row, &bias) in a0.chunks_mut(b).zip(&self.fc_bias) {
+            row.fill(bias);
+        }
+        // a0 = W^T z^T + bias, `[d, B]` = `[4f, T/4, B]`.
         matmul(
-            MatMut::from_row_major_slice_mut(&mut a0_bm, b, d),
+            MatMut::from_row_major_slice_mut(&mut a0, d, b),
             true,
-            MatRef::from_row_major_slice(z, b, self.latent),
-            MatRef::from_row_major_slice(&self.fc_weight, self.latent, d),
+            MatRef::from_row_major_slice(&self.fc_weight, self.latent, d).transpose(),
+            MatRef::from_row_major_slice(z, b, self.latent).transpose(),
         );
-        let a0 = to_channel_major(&a0_bm, c0, l0);
-        let h0: Vec<f32> = a0.par_iter().map(|&a| leaky(a)).collect();
-        let (cols1, a1) = self.conv1.forward(&h0, b, l0);
+        let mut h0 = scratch(a0.len());
+        h0.par_iter_mut().zip(&a0).for_each(|(h, &a)| *h = leaky(a));
+        let (cols1, a1) = self.conv1.forward(&h0, b, self.l0);
         let mut h1 = scratch(a1.len());
         h1.par_iter_mut().zip(&a1).for_each(|(h, &a)| *h = leaky(a));
-        let (cols2, a2) = self.conv2.forward(&h1, b, 2 * l0);
+        let (cols2, a2) = self.conv2.forward(&h1, b, 2 * self.l0);
         recycle([h0, h1]);
-        let p: Vec<f32> = a2
-            .par_iter()
-            .map(|&a| 1.0 / (1.0 + (-leaky(a).max(FLOOR)).exp()))
-            .collect();
+        let mut p = scratch(a2.len());
+        p.par_iter_mut()
+            .zip(&a2)
+            .for_each(|(p, &a)| *p = 1.0 / (1.0 + (-leaky(a).max(FLOOR)).exp()));
         GeneratorForward {
             z: z.to_vec(),
-            probabilities: to_batch_major(&p, self.conv2.c_out, 4 * l0),
+            probabilities: transpose(&p, self.conv2.c_out * 4 * self.l0, b),
+            p,
             a0,
             cols1,
             a1,
@@ -249,11 +255,10 @@ impl HostConvGenerator {
     /// gradient of a loss with respect to the forward pass's probabilities.
     pub fn gradients(&self, f: &GeneratorForward, grad: &[f32]) -> GeneratorGradients {
         let b = f.z.len() / self.latent;
-        let (c0, l0) = (self.conv1.poly.c_in, self.l0);
+        let l0 = self.l0;
         // Through the sigmoid and the final LReLU.
-        let p_cm = to_channel_major(&f.probabilities, self.conv2.c_out, 4 * l0);
-        let mut delta2 = to_channel_major(grad, self.conv2.c_out, 4 * l0);
-        delta2.par_iter_mut().zip(&p_cm).zip(&f.a2).for_each(|((d, &p), &a)| {
+        let mut delta2 = transpose(grad, b, self.conv2.c_out * 4 * l0);
+        delta2.par_iter_mut().zip(&f.p).zip(&f.a2).for_each(|((d, &p), &a)| {
             *d *= if leaky(a) > FLOOR {
                 p * (1.0 - p) * slope(a)
             } else {
@@ -266,19 +271,17 @@ impl HostConvGenerator {
         let g1 = self.conv1.backward(&delta1, &f.cols1, b, l0, true);
         let mut delta0 = g1.input.unwrap_or_default();
         delta0.par_iter_mut().zip(&f.a0).for_each(|(d, &a)| *d *= slope(a));
-        let delta0_bm = to_batch_major(&delta0, c0, l0);
+        // delta0 is `[d, B]`: fc.weight's gradient is z^T delta0^T, fc.bias's its row sums.
         let d = self.fc_bias.len();
         let mut fc_weight = vec![0.0; self.fc_weight.len()];
         matmul(
             MatMut::from_row_major_slice_mut(&mut fc_weight, self.latent, d),
             false,
             MatRef::from_row_major_slice(&f.z, b, self.latent).transpose(),
-            MatRef::from_row_major_slice(&delta0_bm, b, d),
+            MatRef::from_row_major_slice(&delta0, d, b).transpose(),
         );
-        let mut fc_bias = vec![0.0; d];
-        for row in delta0_bm.chunks(d) {
-            fc_bias.iter_mut().zip(row).for_each(|(s, &v)| *s += v);
-        }
+        let fc_bias = delta0.chunks(b).map(|row| row.iter().sum()).collect();
+        recycle([delta2, delta1, delta0]);
         GeneratorGradients {
             fc_weight,
             fc_bias,

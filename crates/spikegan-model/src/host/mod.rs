@@ -3,7 +3,9 @@
 //! On the CPU, Burn's autodiff spends most of a critic update in per-element copies (the shifted
 //! views of each convolution, the scatter of its adjoint, masks), not in arithmetic. Here the whole
 //! update of the semi-convolutional critic is a handful of large matrix products (faer) over
-//! buffers in channel-major layout `[C, B, L]`:
+//! buffers in the time-major layout `[C, G, L, B]` (channel, group of samples, time bin, sample:
+//! the real, fake and interpolated batches are three groups of one pass), in which every kernel
+//! tap of a convolution at one output position reads one contiguous block of `B` values:
 //!
 //! - the forward pass of the real, fake and interpolated batches together (`3B` samples);
 //! - the gradient of `-(mean D(real) - mean D(fake))`, by ordinary backpropagation;
@@ -34,8 +36,12 @@ pub use generator::{GeneratorGradients, HostConvGenerator};
 
 /// A tensor's values as row-major f32.
 pub(crate) fn host_values<const D: usize>(t: burn::tensor::Tensor<D>) -> Vec<f32> {
-    // `iter` converts from any element type (a plain copy for f32), so this cannot fail.
-    t.into_data().iter::<f32>().collect()
+    let data = t.into_data();
+    // A plain copy for f32; `iter` converts from any other element type.
+    match data.as_slice::<f32>() {
+        Ok(values) => values.to_vec(),
+        Err(_) => data.iter::<f32>().collect(),
+    }
 }
 
 thread_local! {
@@ -92,7 +98,20 @@ pub(crate) fn matmul(dst: MatMut<'_, f32>, accumulate: bool, lhs: MatRef<'_, f32
 }
 
 fn split_matmul(dst: MatMut<'_, f32>, accumulate: bool, lhs: MatRef<'_, f32>, rhs: MatRef<'_, f32>, parts: usize) {
-    // Parts of at least 64 columns, boundaries on multiples of 16.
+    // Parts of at least 64 columns (or rows, for a product with few columns), boundaries on
+    // multiples of 16.
+    if parts >= 2 && dst.ncols() < 128 && dst.nrows() >= 128 {
+        let m = dst.nrows();
+        let left_parts = parts / 2;
+        let mid = (m * left_parts / parts).div_ceil(16) * 16;
+        let (top, bottom) = dst.split_at_row_mut(mid);
+        let (lhs_top, lhs_bottom) = lhs.split_at_row(mid);
+        rayon::join(
+            || split_matmul(top, accumulate, lhs_top, rhs, left_parts),
+            || split_matmul(bottom, accumulate, lhs_bottom, rhs, parts - left_parts),
+        );
+        return;
+    }
     if parts < 2 || dst.ncols() < 128 {
         let accum = if accumulate { Accum::Add } else { Accum::Replace };
         faer::linalg::matmul::matmul(dst, accum, lhs, rhs, 1.0, Par::Seq);
@@ -148,62 +167,58 @@ impl Conv {
         MatRef::from_row_major_slice(&self.weight, self.c_out, self.c_in * self.k)
     }
 
-    /// For kernel tap `j`: the output positions `lo..hi` that read the input (the others read
-    /// the padding), and the input position `lo` reads.
-    fn tap(&self, j: usize, l: usize) -> Tap {
-        let (pad, stride) = (self.k / 2, self.stride);
-        let lo = pad.saturating_sub(j).div_ceil(stride);
-        let hi = (l + pad).saturating_sub(j).div_ceil(stride).min(self.l_out(l));
-        Tap {
-            lo,
-            hi: hi.max(lo),
-            first: lo * stride + j - pad,
-        }
+    /// For output position `o` and kernel tap `j`: the input position read, if inside `0..l`.
+    fn input_position(&self, o: usize, j: usize, l: usize) -> Option<usize> {
+        (o * self.stride + j).checked_sub(self.k / 2).filter(|&i| i < l)
     }
 
-    /// Columns of the convolution of `src` (`[c_in, nb, l]`) into samples `b0..b0 + nb` of `dst`
-    /// (`[c_in * k, total * l_out]`): row `c * k + j`, column `b * l_out + o` holds
-    /// `src[c, b, o * stride + j - k/2]` (zero outside).
-    pub(crate) fn im2col(&self, src: &[f32], nb: usize, l: usize, dst: &mut [f32], b0: usize) {
-        let (k, l_out, stride) = (self.k, self.l_out(l), self.stride);
-        let taps: Vec<Tap> = (0..k).map(|j| self.tap(j, l)).collect();
-        let cols = dst.len() / (self.c_in * k);
-        dst.par_chunks_mut(cols).enumerate().for_each(|(row, out)| {
-            let (c, Tap { lo, hi, first }) = (row / k, taps[row % k]);
-            for b in 0..nb {
-                let x = &src[(c * nb + b) * l..][..l];
-                let o_row = &mut out[(b0 + b) * l_out..][..l_out];
-                o_row[..lo].fill(0.0);
-                o_row[hi..].fill(0.0);
-                for (v, &x) in o_row[lo..hi].iter_mut().zip(x[first..].iter().step_by(stride)) {
-                    *v = x;
-                }
-            }
-        });
-    }
-
-    /// The adjoint of [`Conv::im2col`]: samples `b0..b0 + nb` of the columns `src`
-    /// (`[c_in * k, total * l_out]`) scatter-added into `dst` (`[c_in, nb, l]`, overwritten).
-    pub(crate) fn col2im(&self, src: &[f32], b0: usize, nb: usize, l: usize, dst: &mut [f32]) {
-        let (k, l_out, stride) = (self.k, self.l_out(l), self.stride);
-        let taps: Vec<Tap> = (0..k).map(|j| self.tap(j, l)).collect();
-        let cols = src.len() / (self.c_in * k);
-        dst.par_chunks_mut(nb * l).enumerate().for_each(|(c, out)| {
-            out.fill(0.0);
-            for (j, &Tap { lo, hi, first }) in taps.iter().enumerate() {
-                let row = &src[(c * k + j) * cols..][..cols];
-                for b in 0..nb {
-                    let r = &row[(b0 + b) * l_out..][lo..hi];
-                    let x = &mut out[b * l..][..l];
-                    for (x, &v) in x[first..].iter_mut().step_by(stride).zip(r) {
-                        *x += v;
+    /// Columns of the convolution of `src` (`[c_in, groups, l, nb]`) into groups `g0..g0 + groups`
+    /// of `dst` (`[c_in * k, total_groups, l_out, nb]`): row `c * k + j` at `(g, o, b)` holds
+    /// `src[c, g, o * stride + j - k/2, b]` (zero outside). In this layout each (tap, output
+    /// position) is one contiguous block of `nb` values.
+    pub(crate) fn im2col(&self, src: &[f32], groups: usize, nb: usize, l: usize, dst: &mut [f32], g0: usize) {
+        let (k, l_out) = (self.k, self.l_out(l));
+        let row_len = dst.len() / (self.c_in * k);
+        dst.par_chunks_mut(row_len).enumerate().for_each(|(row, out)| {
+            let (c, j) = (row / k, row % k);
+            for g in 0..groups {
+                let x = &src[(c * groups + g) * l * nb..][..l * nb];
+                let out = &mut out[(g0 + g) * l_out * nb..][..l_out * nb];
+                for (o, block) in out.chunks_exact_mut(nb).enumerate() {
+                    match self.input_position(o, j, l) {
+                        Some(i) => block.copy_from_slice(&x[i * nb..][..nb]),
+                        None => block.fill(0.0),
                     }
                 }
             }
         });
     }
 
-    /// Pre-activations `[c_out, total * l_out]` of the columns, with the bias.
+    /// The adjoint of [`Conv::im2col`]: groups `g0..g0 + groups` of the columns `src`
+    /// (`[c_in * k, total_groups, l_out, nb]`) scatter-added into `dst` (`[c_in, groups, l, nb]`,
+    /// overwritten).
+    pub(crate) fn col2im(&self, src: &[f32], g0: usize, groups: usize, l: usize, dst: &mut [f32]) {
+        let (k, l_out) = (self.k, self.l_out(l));
+        let nb = dst.len() / (self.c_in * groups * l);
+        let row_len = src.len() / (self.c_in * k);
+        dst.par_chunks_mut(groups * l * nb).enumerate().for_each(|(c, out)| {
+            out.fill(0.0);
+            for j in 0..k {
+                let row = &src[(c * k + j) * row_len..][..row_len];
+                for g in 0..groups {
+                    let cols = &row[(g0 + g) * l_out * nb..][..l_out * nb];
+                    let x = &mut out[g * l * nb..][..l * nb];
+                    for (o, block) in cols.chunks_exact(nb).enumerate() {
+                        if let Some(i) = self.input_position(o, j, l) {
+                            x[i * nb..][..nb].iter_mut().zip(block).for_each(|(x, &v)| *x += v);
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /// Pre-activations `[c_out, columns]` of the columns, with the bias.
     pub(crate) fn forward(&self, cols: &[f32], out: &mut [f32]) {
         let n = cols.len() / (self.c_in * self.k);
         for (row, &b) in out.chunks_mut(n).zip(&self.bias) {
@@ -218,7 +233,7 @@ impl Conv {
         );
     }
 
-    /// `W^T delta` for the column range `[c0, c0 + n)` of `delta` (`[c_out, total]`), into `out`
+    /// `W^T delta` for the column range `[c0, c0 + n)` of `delta` (`[c_out, columns]`), into `out`
     /// (`[c_in * k, n]`).
     pub(crate) fn backward_columns(&self, delta: &[f32], c0: usize, n: usize, out: &mut [f32]) {
         let total = delta.len() / self.c_out;
@@ -241,14 +256,6 @@ impl Conv {
         );
         out
     }
-}
-
-/// Where one kernel tap of a convolution reads: see [`Conv::tap`].
-#[derive(Clone, Copy)]
-struct Tap {
-    lo: usize,
-    hi: usize,
-    first: usize,
 }
 
 /// `[nb, c, l]` (batch-major) -> `[c, nb, l]` (channel-major).
@@ -275,6 +282,17 @@ pub(crate) fn to_batch_major(x: &[f32], c: usize, l: usize) -> Vec<f32> {
     out
 }
 
+/// `[rows, cols]` -> `[cols, rows]` (row-major both).
+pub(crate) fn transpose(x: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut out = vec![0.0; x.len()];
+    out.par_chunks_mut(rows).enumerate().for_each(|(c, out)| {
+        for (r, v) in out.iter_mut().enumerate() {
+            *v = x[r * cols + c];
+        }
+    });
+    out
+}
+
 /// Clears the upper halves of the vector registers (`vzeroupper`) after faer's AVX-512 kernels,
 /// which leave them dirty: every SSE instruction that follows (this workspace is compiled for
 /// x86-64-v2, so all of its own code) then pays a merge penalty; measured 25-50x slower
@@ -285,5 +303,86 @@ fn clear_upper_vector_state() {
     if std::arch::is_x86_feature_detected!("avx") {
         // SAFETY: the CPU supports AVX (checked just above), which is all `vzeroupper` needs.
         unsafe { std::arch::x86_64::_mm256_zeroupper() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conv(c_in: usize, k: usize, stride: usize) -> Conv {
+        Conv {
+            c_in,
+            c_out: 1,
+            k,
+            stride,
+            weight: vec![0.0; c_in * k],
+            bias: vec![0.0],
+        }
+    }
+
+    /// Pseudo-random values in [-1, 1).
+    fn values(n: usize, seed: u64) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (0..n)
+            .map(|_| {
+                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    /// Direct definition: row `c * k + j`, group `g0 + g`, position `o`, sample `b` holds
+    /// `x[c, g, o * stride + j - k/2, b]`, zero outside; groups other than `g0..g0 + groups` untouched.
+    #[test]
+    fn im2col_matches_its_definition_and_col2im_is_its_adjoint() {
+        for (c_in, k, stride, l, nb) in [(3, 5, 2, 8, 4), (2, 3, 1, 5, 3), (2, 7, 2, 6, 2), (1, 4, 2, 9, 1)] {
+            let cv = conv(c_in, k, stride);
+            let (l_out, total, g0, groups) = (cv.l_out(l), 3, 1, 2);
+            let x = values(c_in * groups * l * nb, 1);
+            let mut cols = vec![f32::NAN; c_in * k * total * l_out * nb];
+            cv.im2col(&x, groups, nb, l, &mut cols, g0);
+            for c in 0..c_in {
+                for j in 0..k {
+                    for g in 0..total {
+                        for o in 0..l_out {
+                            for b in 0..nb {
+                                let got = cols[(c * k + j) * total * l_out * nb + (g * l_out + o) * nb + b];
+                                if g < g0 || g >= g0 + groups {
+                                    assert!(got.is_nan(), "group {g} outside the slot was written");
+                                    continue;
+                                }
+                                let i = (o * stride + j) as isize - (k / 2) as isize;
+                                let want = if (0..l as isize).contains(&i) {
+                                    x[((c * groups + g - g0) * l + i as usize) * nb + b]
+                                } else {
+                                    0.0
+                                };
+                                assert_eq!(got, want, "c {c} j {j} g {g} o {o} b {b}");
+                            }
+                        }
+                    }
+                }
+            }
+            // <im2col(x), y> = <x, col2im(y)> over the slot.
+            let y = values(cols.len(), 2);
+            let mut back = vec![f32::NAN; x.len()];
+            cv.col2im(&y, g0, groups, l, &mut back);
+            let row = total * l_out * nb;
+            let lhs: f64 = cols
+                .chunks(row)
+                .zip(y.chunks(row))
+                .flat_map(|(c, y)| c[g0 * l_out * nb..].iter().zip(&y[g0 * l_out * nb..]))
+                .map(|(&a, &b)| f64::from(a) * f64::from(b))
+                .sum();
+            let rhs: f64 = x.iter().zip(&back).map(|(&a, &b)| f64::from(a) * f64::from(b)).sum();
+            assert!((lhs - rhs).abs() < 1e-4 * lhs.abs().max(1.0), "{lhs} vs {rhs}");
+        }
+    }
+
+    #[test]
+    fn transpose_swaps_rows_and_columns() {
+        let x: Vec<f32> = (0..6).map(|v| v as f32).collect();
+        assert_eq!(transpose(&x, 2, 3), [0.0, 3.0, 1.0, 4.0, 2.0, 5.0]);
     }
 }

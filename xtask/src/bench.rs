@@ -1,4 +1,4 @@
-//! `cargo xtask bench [data|stats|all]`: run the Rust timing harnesses and, side by side in the
+//! `cargo xtask bench [data|stats|train|all] [--rounds N]`: run the Rust timing harnesses and, side by side in the
 //! same run, the Python tools users have today (when installed), then print and save the numbers
 //! (`target/bench/<name>.json`) for docs/benchmarks.md.
 
@@ -101,42 +101,83 @@ fn stats() -> anyhow::Result<()> {
 }
 
 /// P1: training iterations per second on the retina config, 2 threads, against the PyTorch port.
-fn train() -> anyhow::Result<()> {
+/// The two alternate for `rounds` rounds (the machine's speed drifts by up to 25% within
+/// minutes, so one run of each can mislead); the Burn autodiff path is timed in the first round
+/// only. Prints each round's ratio of median seconds per iteration and their median.
+fn train(rounds: usize) -> anyhow::Result<()> {
     let shared = shared_dir();
     let data_env = shared.join("datasets").to_string_lossy().into_owned();
-    let rust = json_line(
-        "cargo",
-        &["bench", "-q", "-p", "spikegan-model", "--bench", "train"],
-        &[("SPIKEGAN_DATA", &data_env), ("RAYON_NUM_THREADS", "2")],
-    )?;
     let script = shared.join("reference/pytorch-spikegan/spikegan_torch.py");
-    let python = if python_has("torch, numpy, scipy") && script.exists() {
-        let out = root().join("target/bench/pytorch");
-        json_line(
-            "python3",
-            &[
-                &script.to_string_lossy(),
-                "--iters",
-                "70",
-                "--eval-every",
-                "0",
-                "--threads",
-                "2",
-                "--out",
-                &out.to_string_lossy(),
-            ],
-            &[],
-        )?;
-        Some(
-            std::fs::read_to_string(out.join("summary.json"))
-                .context("PyTorch summary.json")?
-                .replace('\n', " "),
-        )
-    } else {
+    let with_python = python_has("torch, numpy, scipy") && script.exists();
+    if !with_python {
         eprintln!("torch is not installed (pip install torch numpy scipy): the PyTorch side is not measured");
-        None
-    };
-    save("train", &rust, python.as_deref())
+    }
+    let mut results = Vec::new();
+    for round in 0..rounds {
+        let mut env = vec![("SPIKEGAN_DATA", data_env.as_str()), ("RAYON_NUM_THREADS", "2")];
+        if round > 0 {
+            env.push(("SPIKEGAN_BENCH_HOST_ONLY", "1"));
+        }
+        let rust = json_line(
+            "cargo",
+            &["bench", "-q", "-p", "spikegan-model", "--bench", "train"],
+            &env,
+        )?;
+        let python = if with_python {
+            let out = root().join("target/bench/pytorch");
+            json_line(
+                "python3",
+                &[
+                    &script.to_string_lossy(),
+                    "--iters",
+                    "70",
+                    "--eval-every",
+                    "0",
+                    "--threads",
+                    "2",
+                    "--out",
+                    &out.to_string_lossy(),
+                ],
+                &[],
+            )?;
+            let summary = std::fs::read_to_string(out.join("summary.json")).context("PyTorch summary.json")?;
+            Some(serde_json::from_str::<serde_json::Value>(&summary).context("PyTorch summary.json")?)
+        } else {
+            None
+        };
+        let rust: serde_json::Value = serde_json::from_str(&rust).context("the Rust harness's output")?;
+        let ratio = python
+            .as_ref()
+            .and_then(|p| Some(p["median_iter_s_after_10"].as_f64()? / rust["median_iter_s"].as_f64()?));
+        if let Some(r) = ratio {
+            eprintln!("round {}: {r:.2}x PyTorch (median seconds per iteration)", round + 1);
+        }
+        results.push(serde_json::json!({ "rust": rust, "python": python, "ratio": ratio }));
+    }
+    let mut ratios: Vec<f64> = results.iter().filter_map(|r| r["ratio"].as_f64()).collect();
+    ratios.sort_by(f64::total_cmp);
+    let median = (!ratios.is_empty()).then(|| ratios[ratios.len() / 2]);
+    let summary = serde_json::json!({ "rounds": results, "median_ratio": median });
+    let dir = root().join("target/bench");
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("train.json"), format!("{summary}\n"))?;
+    println!("train: {summary}");
+    if let Some(m) = median {
+        println!("median ratio over {} rounds: {m:.2}x PyTorch", ratios.len());
+    }
+    Ok(())
+}
+
+/// `--rounds N` (default 3) for the training benchmark.
+fn rounds(args: &[String]) -> anyhow::Result<usize> {
+    match args {
+        [] => Ok(3),
+        [flag, n] if flag == "--rounds" => match n.parse() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => bail!("--rounds needs a positive whole number, got '{n}'"),
+        },
+        other => bail!("unexpected arguments {other:?} (bench train [--rounds N])"),
+    }
 }
 
 pub fn run(args: &[String]) -> anyhow::Result<()> {
@@ -149,8 +190,8 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     match args.first().map(String::as_str).unwrap_or("all") {
         "data" => data(),
         "stats" => stats(),
-        "train" => train(),
-        "all" => data().and_then(|_| stats()).and_then(|_| train()),
+        "train" => train(rounds(&args[1..])?),
+        "all" => data().and_then(|_| stats()).and_then(|_| train(rounds(&args[1..])?)),
         other => bail!("unknown benchmark '{other}' (data, stats, train, all)"),
     }
 }

@@ -17,7 +17,7 @@
 //!   biases get no penalty gradient.
 //!
 //! The weight gradients of both terms come from one product per layer, the penalty's columns
-//! sitting in the interpolated batch's slot. The gradients go back to Burn's Adam, so optimiser
+//! sitting in the interpolated batch's group. The gradients go back to Burn's Adam, so optimiser
 //! state, checkpoints and the CUDA path are unchanged. Checked against Burn's autodiff (itself
 //! checked against finite differences) in `tests/penalty.rs`.
 

@@ -187,11 +187,36 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             shared_dir().join("datasets").display()
         );
     }
+    // Everything after the benchmark's name (none when no name is given).
+    let options = args.get(1..).unwrap_or_default();
     match args.first().map(String::as_str).unwrap_or("all") {
         "data" => data(),
         "stats" => stats(),
-        "train" => train(rounds(&args[1..])?),
-        "all" => data().and_then(|_| stats()).and_then(|_| train(rounds(&args[1..])?)),
+        "train" => train(rounds(options)?),
+        "all" => data().and_then(|_| stats()).and_then(|_| train(rounds(options)?)),
         other => bail!("unknown benchmark '{other}' (data, stats, train, all)"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rounds;
+
+    fn args(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn rounds_default_to_three_and_reject_bad_values() {
+        assert_eq!(rounds(&[]).unwrap(), 3);
+        assert_eq!(rounds(&args(&["--rounds", "5"])).unwrap(), 5);
+        for bad in [
+            &["--rounds", "0"][..],
+            &["--rounds", "x"],
+            &["--rounds"],
+            &["--iters", "5"],
+        ] {
+            assert!(rounds(&args(bad)).is_err(), "{bad:?}");
+        }
     }
 }

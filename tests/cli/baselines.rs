@@ -236,3 +236,26 @@ fn baseline_errors_are_clear() {
     ]);
     assert!(e.contains("--window"), "{e}");
 }
+
+#[test]
+fn fit_takes_a_subset_of_neurons() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = raster_file(dir.path());
+    let d = data.to_str().unwrap();
+    let out = dir.path().join("sub.json");
+    let o = out.to_str().unwrap();
+    ok(&["fit", "independent", "--data", d, "--neurons", "4,0-1", "--out", o]);
+    let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(saved["fitted_on"]["neurons"], 3);
+    assert_eq!(saved["fitted_on"]["neuron_selection"], serde_json::json!([4, 0, 1]));
+    // Neuron 4 (first of the subset) shares input and fires more than neuron 1 (last).
+    let fields = saved["fit"]["model"]["fields"].as_array().unwrap();
+    assert!(
+        fields[0].as_f64().unwrap() > fields[2].as_f64().unwrap() + 0.5,
+        "{fields:?}"
+    );
+    for (list, what) in [("6", "neuron 6"), ("3-1", "backwards"), ("x", "not a neuron index")] {
+        let e = fails(&["fit", "independent", "--data", d, "--neurons", list, "--out", o]);
+        assert!(e.contains(what), "{list}: {e}");
+    }
+}

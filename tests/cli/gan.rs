@@ -150,9 +150,9 @@ fn train_resume_and_sample() {
     assert!(e.contains("T divisible by 4"), "{e}");
 }
 
-/// `--sampled-fakes` reaches the saved configuration (off unless asked for).
+/// `--sampled-fakes` and `--critic-iters` reach the saved configuration (the preset's unless asked for).
 #[test]
-fn sampled_fakes_are_recorded_in_the_run_configuration() {
+fn sampled_fakes_and_critic_iters_are_recorded_in_the_run_configuration() {
     let dir = tempfile::tempdir().unwrap();
     let sim = dir.path().join("sim.h5");
     ok(&[
@@ -170,7 +170,8 @@ fn sampled_fakes_are_recorded_in_the_run_configuration() {
         s(&sim),
     ]);
     let config = small_gan_config(dir.path(), 4, 16);
-    for (flag, want) in [(Some("--sampled-fakes"), true), (None, false)] {
+    let asked = ["--sampled-fakes", "--critic-iters", "2"];
+    for (flags, want) in [(&asked[..], true), (&[][..], false)] {
         let run = dir.path().join(format!("run{want}"));
         let mut args = vec![
             "train",
@@ -187,11 +188,18 @@ fn sampled_fakes_are_recorded_in_the_run_configuration() {
             "--out",
             s(&run),
         ];
-        args.extend(flag);
+        args.extend(flags);
         ok(&args);
         let saved: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
         assert_eq!(saved["sampled_fakes"].as_bool().unwrap_or(false), want, "{saved}");
+        let from_config: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+        let critic_iters = if want {
+            2
+        } else {
+            from_config["critic_iters"].as_u64().unwrap()
+        };
+        assert_eq!(saved["critic_iters"], critic_iters, "{saved}");
     }
 }
 

@@ -1,4 +1,4 @@
-//! `cargo xtask bench [data|stats|train|all] [--rounds N]`: run the Rust timing harnesses and, side by side in the
+//! `cargo xtask bench [data|stats|train|maxent|all] [--rounds N]`: run the Rust timing harnesses and, side by side in the
 //! same run, the Python tools users have today (when installed), then print and save the numbers
 //! (`target/bench/<name>.json`) for docs/benchmarks.md.
 
@@ -34,8 +34,14 @@ fn json_line(program: &str, args: &[&str], env: &[(&str, &str)]) -> anyhow::Resu
         .to_string())
 }
 
+/// The Python interpreter the comparisons run: `$SPIKEGAN_BENCH_PYTHON` (e.g. a virtual
+/// environment's, where ConIII is installed), else `python3`.
+fn python() -> String {
+    std::env::var("SPIKEGAN_BENCH_PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
 fn python_has(modules: &str) -> bool {
-    Command::new("python3")
+    Command::new(python())
         .args(["-c", &format!("import {modules}")])
         .output()
         .map(|o| o.status.success())
@@ -61,7 +67,7 @@ fn data() -> anyhow::Result<()> {
     let have_pynwb = python_has("pynwb, numpy");
     if have_pynwb && !nwb.exists() {
         std::fs::create_dir_all(nwb.parent().expect("target/bench"))?;
-        json_line("python3", &[&script, "make", &nwb_s], &[])?;
+        json_line(&python(), &[&script, "make", &nwb_s], &[])?;
     }
     let mut env = vec![("SPIKEGAN_DATA", data_env.as_str())];
     if nwb.exists() {
@@ -71,7 +77,7 @@ fn data() -> anyhow::Result<()> {
     }
     let rust = json_line("cargo", &["bench", "-q", "-p", "spike-data", "--bench", "data"], &env)?;
     let python = if have_pynwb {
-        Some(json_line("python3", &[&script, "bin", &nwb_s, "20"], &[])?)
+        Some(json_line(&python(), &[&script, "bin", &nwb_s, "20"], &[])?)
     } else {
         None
     };
@@ -89,7 +95,7 @@ fn stats() -> anyhow::Result<()> {
     let python = if python_has("numpy, scipy") {
         let script = root().join("bench/stats_numpy.py");
         Some(json_line(
-            "python3",
+            &python(),
             &[&script.to_string_lossy(), &shared.to_string_lossy()],
             &[],
         )?)
@@ -126,7 +132,7 @@ fn train(rounds: usize) -> anyhow::Result<()> {
         let python = if with_python {
             let out = root().join("target/bench/pytorch");
             json_line(
-                "python3",
+                &python(),
                 &[
                     &script.to_string_lossy(),
                     "--iters",
@@ -168,6 +174,62 @@ fn train(rounds: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Issue 5: an exact pairwise maximum-entropy fit of the retina's first 12 and 16 neurons,
+/// `spikegan fit pairwise --neurons`, against ConIII's solvers (pseudolikelihood and exact
+/// enumeration) on the same data in the same run; bench/maxent_coniii.py times ConIII and scores
+/// every model alike (exact moments against the data's, in standard errors).
+fn maxent() -> anyhow::Result<()> {
+    let data = shared_dir().join("datasets/retina50/original_data_num_neurons_50_1.mat");
+    let data = data.to_string_lossy().into_owned();
+    let dir = root().join("target/bench");
+    std::fs::create_dir_all(&dir)?;
+    crate::run("cargo", &["build", "--release", "-q", "-p", "spikegan-cli"], &[])?;
+    let spikegan = root().join("target/release/spikegan").to_string_lossy().into_owned();
+    let with_python = python_has("coniii, numpy, scipy");
+    if !with_python {
+        eprintln!(
+            "ConIII is not importable by {} (set SPIKEGAN_BENCH_PYTHON; docs/benchmarks.md says how to \
+             install it): only spikegan-rs is measured",
+            python()
+        );
+    }
+    let script = root().join("bench/maxent_coniii.py").to_string_lossy().into_owned();
+    let mut results = Vec::new();
+    for neurons in [12usize, 16] {
+        let model = dir
+            .join(format!("pairwise_{neurons}.json"))
+            .to_string_lossy()
+            .into_owned();
+        let subset = format!("0-{}", neurons - 1);
+        crate::run(
+            &spikegan,
+            &[
+                "fit",
+                "pairwise",
+                "--data",
+                &data,
+                "--neurons",
+                &subset,
+                "--out",
+                &model,
+            ],
+            &[],
+        )?;
+        let result = if with_python {
+            json_line(&python(), &[&script, &data, &neurons.to_string(), &model], &[])?
+        } else {
+            let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&model)?)?;
+            serde_json::json!({ "neurons": neurons, "spikegan": { "seconds": saved["fit"]["diagnostics"]["seconds"] } })
+                .to_string()
+        };
+        results.push(serde_json::from_str::<serde_json::Value>(&result).context("the comparison's output")?);
+    }
+    let summary = serde_json::Value::Array(results).to_string();
+    std::fs::write(dir.join("maxent.json"), format!("{summary}\n"))?;
+    println!("maxent: {summary}");
+    Ok(())
+}
+
 /// `--rounds N` (default 3) for the training benchmark.
 fn rounds(args: &[String]) -> anyhow::Result<usize> {
     match args {
@@ -193,8 +255,12 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         "data" => data(),
         "stats" => stats(),
         "train" => train(rounds(options)?),
-        "all" => data().and_then(|_| stats()).and_then(|_| train(rounds(options)?)),
-        other => bail!("unknown benchmark '{other}' (data, stats, train, all)"),
+        "maxent" => maxent(),
+        "all" => data()
+            .and_then(|_| stats())
+            .and_then(|_| maxent())
+            .and_then(|_| train(rounds(options)?)),
+        other => bail!("unknown benchmark '{other}' (data, stats, train, maxent, all)"),
     }
 }
 

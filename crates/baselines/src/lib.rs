@@ -53,6 +53,9 @@ pub struct FittedOn {
     pub bins: usize,
     /// Neurons.
     pub neurons: usize,
+    /// The file's neurons (0-based columns) the model was fitted to, in order, when not all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub neuron_selection: Option<Vec<usize>>,
 }
 
 /// Any fitted baseline, as saved to and loaded from a model file.

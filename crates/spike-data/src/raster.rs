@@ -161,11 +161,78 @@ impl SpikeRaster {
         )))
     }
 
+    /// The raster of these neurons only, in the order given (indices into the columns). Unit ids,
+    /// bin width and start time are kept. Errors on an empty list, an index out of range or a
+    /// neuron named twice.
+    pub fn select_neurons(&self, neurons: &[usize]) -> Result<SpikeRaster> {
+        let bad = |detail: String| Err(self.origin.shape_error(detail));
+        if neurons.is_empty() {
+            return bad("no neurons selected".into());
+        }
+        let mut seen = vec![false; self.n_neurons];
+        for &i in neurons {
+            match seen.get_mut(i) {
+                None => {
+                    return bad(format!(
+                        "neuron {i} selected, but the raster has {} (0-based)",
+                        self.n_neurons
+                    ));
+                }
+                Some(true) => return bad(format!("neuron {i} selected twice")),
+                Some(s) => *s = true,
+            }
+        }
+        let counts = self
+            .counts
+            .chunks_exact(self.n_neurons)
+            .flat_map(|row| neurons.iter().map(move |&i| row[i]))
+            .collect();
+        let mut out = SpikeRaster::with_origin(counts, self.n_bins, neurons.len(), self.origin.clone())?;
+        out.bin_width_ms = self.bin_width_ms;
+        out.t_start_s = self.t_start_s;
+        out.unit_ids = self
+            .unit_ids
+            .as_ref()
+            .map(|ids| neurons.iter().map(|&i| ids[i]).collect());
+        Ok(out)
+    }
+
     /// The same raster with every count above 1 set to 1.
     pub fn clipped_to_binary(mut self) -> Self {
         for c in &mut self.counts {
             *c = (*c).min(1);
         }
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 3 bins x 4 neurons; neuron j spikes (j + bin) times, unit ids 10, 11, 12, 13.
+    fn raster() -> SpikeRaster {
+        let counts = (0..3).flat_map(|b| (0..4).map(move |j| (j + b) as u8)).collect();
+        let mut r = SpikeRaster::with_origin(counts, 3, 4, DataOrigin::new(Path::new("r.mat"), "data")).unwrap();
+        r.set_unit_ids(vec![10, 11, 12, 13]).unwrap();
+        r.bin_width_ms = Some(20.0);
+        r
+    }
+
+    #[test]
+    fn select_neurons_keeps_the_chosen_columns_in_order() {
+        let s = raster().select_neurons(&[3, 1]).unwrap();
+        assert_eq!((s.n_bins(), s.n_neurons()), (3, 2));
+        assert_eq!(s.counts(), &[3, 1, 4, 2, 5, 3]);
+        assert_eq!(s.unit_ids(), Some(&[13, 11][..]));
+        assert_eq!(s.bin_width_ms, Some(20.0));
+    }
+
+    #[test]
+    fn select_neurons_rejects_bad_lists_naming_the_file() {
+        for (list, what) in [(&[][..], "no neurons"), (&[4][..], "neuron 4"), (&[1, 1][..], "twice")] {
+            let e = raster().select_neurons(list).unwrap_err().to_string();
+            assert!(e.contains(what) && e.contains("r.mat"), "{e}");
+        }
     }
 }

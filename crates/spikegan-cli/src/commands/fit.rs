@@ -75,9 +75,40 @@ pub struct FitArgs {
     /// fitted, f in [0, 1).
     #[arg(long)]
     pub lag0_floor: Option<f64>,
+    /// Fit only these neurons (0-based columns of the file, in order): a list of indices and
+    /// ranges, e.g. `0-15` or `0,3,7-9`.
+    #[arg(long, value_parser = parse_neuron_list)]
+    pub neurons: Option<NeuronList>,
     /// Output model file (JSON).
     #[arg(long)]
     pub out: PathBuf,
+}
+
+/// Neuron indices from `--neurons`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NeuronList(pub Vec<usize>);
+
+/// `0-15,20` -> 0..=15 and 20. Ranges are inclusive and must not run backwards.
+fn parse_neuron_list(text: &str) -> Result<NeuronList, String> {
+    let index = |s: &str| {
+        s.trim()
+            .parse::<usize>()
+            .map_err(|_| format!("'{s}' is not a neuron index (0-based whole number)"))
+    };
+    let mut out = Vec::new();
+    for part in text.split(',') {
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b) = (index(a)?, index(b)?);
+                if a > b {
+                    return Err(format!("range '{part}' runs backwards"));
+                }
+                out.extend(a..=b);
+            }
+            None => out.push(index(part)?),
+        }
+    }
+    Ok(NeuronList(out))
 }
 
 /// The raster to fit. Samples [n, N, T] are concatenated in time (exact for the single-bin
@@ -114,6 +145,10 @@ fn spinner(what: &str) -> ProgressBar {
 
 pub fn fit(a: &FitArgs) -> anyhow::Result<Outcome> {
     let (raster, key) = raster_of(&a.data, a.key.as_deref(), a.model)?;
+    let raster = match &a.neurons {
+        Some(list) => raster.select_neurons(&list.0)?,
+        None => raster,
+    };
     let sha256 = spike_data::registry::sha256_file(&a.data)?;
     let dataset = registry_entry(&sha256).map(|e| e.0);
     let fitted_on = FittedOn {
@@ -123,6 +158,7 @@ pub fn fit(a: &FitArgs) -> anyhow::Result<Outcome> {
         dataset,
         bins: raster.n_bins(),
         neurons: raster.n_neurons(),
+        neuron_selection: a.neurons.as_ref().map(|list| list.0.clone()),
     };
     let bar = spinner(&format!(
         "fitting {:?} to {} bins x {} neurons (log: -v)",

@@ -50,7 +50,7 @@ pub struct TrainArgs {
     /// Architecture: conv (Spike-GAN) or mlp (the paper's fully connected comparison).
     #[arg(long, value_parser = ["conv", "mlp"])]
     pub arch: Option<String>,
-    /// Number of iterations (1 generator + 5 critic updates each).
+    /// Number of iterations (1 generator update + --critic-iters critic updates each).
     #[arg(long)]
     pub iters: Option<usize>,
     /// Random seed.
@@ -62,6 +62,9 @@ pub struct TrainArgs {
     /// Batch size.
     #[arg(long)]
     pub batch: Option<usize>,
+    /// Critic updates per generator update (the paper: 5).
+    #[arg(long)]
+    pub critic_iters: Option<usize>,
     /// Shuffle batches every epoch (the paper takes them in order).
     #[arg(long)]
     pub shuffle: bool,
@@ -169,6 +172,9 @@ fn config_from(a: &TrainArgs, neurons: usize, bins: usize) -> anyhow::Result<Tra
     }
     if let Some(v) = a.batch {
         c.batch = v;
+    }
+    if let Some(v) = a.critic_iters {
+        c.critic_iters = v;
     }
     if a.shuffle {
         c.shuffle = true;

@@ -61,6 +61,11 @@ pub fn checkpoint_dir(run: &Path) -> Result<PathBuf> {
     ))
 }
 
+/// The conv sampling generator's per-bin output offsets (JSON array, `[N * T]`), which its
+/// weights' record does not hold; absent in checkpoints written before the per-bin calibration
+/// (their `generator_sampling.bpk` has a per-neuron calibration in its biases).
+const SAMPLING_OFFSET: &str = "generator_sampling_offset.json";
+
 /// Save the trainer's complete state under `run/checkpoint/`, atomically.
 pub fn save(run: &Path, trainer: &Trainer) -> Result<()> {
     std::fs::create_dir_all(run).map_err(io(run))?;
@@ -80,10 +85,12 @@ pub fn save(run: &Path, trainer: &Trainer) -> Result<()> {
         record(ema.clone().into_record(), "generator_ema.bpk")?;
     }
     if trainer.config.calibrates_rates() {
-        record(
-            trainer.calibrated_generator()?.valid().into_record(),
-            "generator_sampling.bpk",
-        )?;
+        let calibrated = trainer.calibrated_generator()?;
+        if let Some(offset) = calibrated.output_offset() {
+            let json = serde_json::to_vec(offset).map_err(|e| err(&tmp, e.to_string()))?;
+            write(&tmp.join(SAMPLING_OFFSET), &json)?;
+        }
+        record(calibrated.valid().into_record(), "generator_sampling.bpk")?;
     }
     record(trainer.critic.clone().into_record(), "critic.bpk")?;
     let (og, oc) = trainer.optimizers();
@@ -142,7 +149,23 @@ pub fn load_generator(run: &Path, device: &Device) -> Result<(TrainingConfig, Ge
         &dir.join(name),
         Generator::new(&config.model, &mut InitRng::seed_from_u64(0), device),
     )?;
-    Ok((config, generator))
+    let path = dir.join(SAMPLING_OFFSET);
+    if !config.calibrates_rates() || !path.exists() {
+        return Ok((config, generator));
+    }
+    let offset: Vec<f32> =
+        serde_json::from_slice(&read(&path)?).map_err(|e| err(&path, format!("not a list of offsets: {e}")))?;
+    let expected = config.model.neurons * config.model.bins;
+    if offset.len() != expected || offset.iter().any(|v| !v.is_finite()) {
+        return Err(err(
+            &path,
+            format!(
+                "expected {expected} finite offsets (neurons x bins), got {}",
+                offset.len()
+            ),
+        ));
+    }
+    Ok((config, generator.with_output_offset(Some(offset))))
 }
 
 /// The critic of a run's checkpoint, on `device`.

@@ -126,9 +126,10 @@ pub struct TrainingConfig {
     /// windows), e.g. 1; `None` or 0 = off (the paper). Optional for the same reason as
     /// `ema_decay`.
     pub moment_weight: Option<f64>,
-    /// Calibrate the sampling generator's output biases to the training data's firing rates
-    /// ([`crate::sample::calibrate_rates`]) for evaluations and in the checkpoint's
-    /// `generator_sampling.bpk` (what `spikegan sample` uses); training itself is unchanged.
+    /// Calibrate the sampling generator's output pre-activations, per neuron and bin, to the
+    /// training windows' time course ([`crate::sample::calibrate_rates`]) for evaluations and in
+    /// the checkpoint's `generator_sampling.bpk` and `generator_sampling_offset.json` (what
+    /// `spikegan sample` uses); training itself is unchanged.
     /// `None` = off (the paper).
     pub calibrate_rates: Option<bool>,
     /// The critic scores Bernoulli draws of the generator's probabilities (binary, like the real
@@ -158,7 +159,7 @@ impl TrainingConfig {
 
     /// The best time to quality found on the CPU (issue 7, docs/benchmarks.md): `fast`, plus
     /// sampling from a moving average of the generator's weights (decay 0.999), calibrated to
-    /// the data's firing rates, and the moment-matching term (weight 1, [`crate::moments`]).
+    /// the data's firing rate in each bin of a window, and the moment-matching term (weight 1, [`crate::moments`]).
     pub fn moments(model: ModelConfig) -> Self {
         Self::fast(model)
             .with_ema_decay(Some(0.999))

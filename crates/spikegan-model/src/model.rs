@@ -172,6 +172,12 @@ pub struct ConvGenerator {
     pub conv1: Conv1d,
     /// 2f -> N channels at T.
     pub conv2: Conv1d,
+    /// Per-(neuron, bin) offsets added to the last layer's pre-activations, `[N * T]`
+    /// row-major: the per-bin rate calibration of a sampling generator
+    /// ([`crate::sample::calibrate_rates`]). Not in the weights' record: checkpoints save it
+    /// beside them.
+    #[module(skip)]
+    pub output_offset: Option<Vec<f32>>,
 }
 
 /// Nearest-neighbour upsampling x2 along the last (time) axis: `[X, Y, L]` -> `[X, Y, 2L]`.
@@ -187,6 +193,7 @@ impl ConvGenerator {
             fc: linear(c.latent, 4 * f * c.bins / 4, paper_uniform(), rng, device),
             conv1: conv(4 * f, 2 * f, c.kernel, 1, rng, device),
             conv2: conv(2 * f, c.neurons, c.kernel, 1, rng, device),
+            output_offset: None,
         }
     }
 
@@ -198,7 +205,13 @@ impl ConvGenerator {
         let [_, d] = h.dims();
         let h = leaky_relu(h.reshape([b, c4, d / c4]), LEAK).swap_dims(0, 1); // [4f, B, T/4]
         let h = leaky_relu(conv1d_channel_major(&self.conv1, upsample2(h), 1), LEAK); // [2f, B, T/2]
-        leaky_relu(conv1d_channel_major(&self.conv2, upsample2(h), 1), LEAK).swap_dims(0, 1) // [B, N, T]
+        let mut out = conv1d_channel_major(&self.conv2, upsample2(h), 1); // [N, B, T]
+        if let Some(offset) = &self.output_offset {
+            let [n, _, t] = out.dims();
+            let offset = Tensor::<1>::from_floats(offset.as_slice(), &out.device()).reshape([n, 1, t]);
+            out = out + offset;
+        }
+        leaky_relu(out, LEAK).swap_dims(0, 1) // [B, N, T]
     }
 }
 
@@ -331,30 +344,50 @@ impl Generator {
         sigmoid(self.logits(z, neurons, bins).clamp_min(LOGIT_FLOOR))
     }
 
-    /// The output bias of neuron i moved by `shift[i]` (for the MLP generator, in each of its T
-    /// bins); the conv generator's bias acts before its final LReLU.
-    pub fn shift_output_bias(self, shift: &[f64], bins: usize, device: &Device) -> Self {
-        let moved = |bias: Option<Param<Tensor<1>>>, per_neuron: usize| {
-            let old: Vec<f32> = match &bias {
-                Some(b) => b.val().into_data().iter::<f32>().collect(),
-                None => vec![0.0; shift.len() * per_neuron],
-            };
-            let new: Vec<f32> = old
-                .iter()
-                .enumerate()
-                .map(|(k, &b)| (f64::from(b) + shift[k / per_neuron]) as f32)
-                .collect();
-            Some(Param::from_tensor(Tensor::from_floats(new.as_slice(), device)))
+    /// The output pre-activation of neuron i in bin t moved by `shift[i * T + t]`: for the MLP
+    /// generator in its output bias, for the conv generator (whose bias is one per neuron) in
+    /// its `output_offset`, which acts before its final LReLU.
+    pub fn shift_output_bias(self, shift: &[f64], device: &Device) -> Self {
+        let moved = |old: Vec<f32>| -> Vec<f32> {
+            old.iter()
+                .zip(shift)
+                .map(|(&b, &s)| (f64::from(b) + s) as f32)
+                .collect()
         };
         match self {
             Generator::Conv(mut g) => {
-                g.conv2.bias = moved(g.conv2.bias.take(), 1);
+                let old = g.output_offset.take().unwrap_or_else(|| vec![0.0; shift.len()]);
+                g.output_offset = Some(moved(old));
                 Generator::Conv(g)
             }
             Generator::Mlp(mut g) => {
-                g.out.bias = moved(g.out.bias.take(), bins);
+                let old = match &g.out.bias {
+                    Some(b) => b.val().into_data().iter::<f32>().collect(),
+                    None => vec![0.0; shift.len()],
+                };
+                g.out.bias = Some(Param::from_tensor(Tensor::from_floats(moved(old).as_slice(), device)));
                 Generator::Mlp(g)
             }
+        }
+    }
+
+    /// The conv generator's per-bin output offsets, when set (see [`ConvGenerator::output_offset`]).
+    pub fn output_offset(&self) -> Option<&[f32]> {
+        match self {
+            Generator::Conv(g) => g.output_offset.as_deref(),
+            Generator::Mlp(_) => None,
+        }
+    }
+
+    /// The conv generator with these per-bin output offsets (`[N * T]`); the MLP generator
+    /// keeps its calibration in its bias, so it is returned unchanged.
+    pub fn with_output_offset(self, offset: Option<Vec<f32>>) -> Self {
+        match self {
+            Generator::Conv(mut g) => {
+                g.output_offset = offset;
+                Generator::Conv(g)
+            }
+            mlp => mlp,
         }
     }
 

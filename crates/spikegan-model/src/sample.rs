@@ -58,39 +58,42 @@ fn generate(
 /// Number of generated samples whose probabilities [`calibrate_rates`] averages.
 pub const CALIBRATION_SAMPLES: usize = 8192;
 
-/// The generator with its output biases shifted so that each neuron's mean spike probability
-/// over [`CALIBRATION_SAMPLES`] samples (z from `rng`) and their bins equals `rates[i]`
-/// (probability per bin), and the shifts. Each shift solves a monotone equation in one unknown
-/// (safeguarded Newton); a rate the network cannot reach (0 or 1) stops at a bounded shift.
-/// Corrects a generator whose rates are biased as a whole, e.g. the moving average of the
+/// The generator with its output pre-activations shifted, per neuron and bin, so that the
+/// mean spike probability of neuron i in bin t over [`CALIBRATION_SAMPLES`] samples (z from
+/// `rng`) equals `targets[i * T + t]` (probability; `[N, T]` row-major, e.g. the training
+/// windows' time course), and the shifts. Each shift solves a monotone equation in one unknown
+/// (safeguarded Newton); a probability the network cannot reach (0 or 1) stops at a bounded
+/// shift. Corrects a generator whose rates are biased as a whole, e.g. the moving average of the
 /// weights ([`crate::ema`]), whose averaged logits give lower rates than the averaged
-/// probabilities would.
+/// probabilities would, and the conv generator's rates in the bins at the window's edges, which
+/// its zero padding biases.
 pub fn calibrate_rates(
     generator: &Generator,
     model: &ModelConfig,
-    rates: &[f64],
+    targets: &[f64],
     rng: &mut impl Rng,
     device: &Device,
 ) -> Result<(Generator, Vec<f64>)> {
     let (n, t) = (model.neurons, model.bins);
-    if rates.len() != n || rates.iter().any(|r| !(0.0..=1.0).contains(r)) {
+    if targets.len() != n * t || targets.iter().any(|r| !(0.0..=1.0).contains(r)) {
         return Err(GanError::Data(format!(
-            "rate calibration needs {n} rates in [0, 1], got {} values",
-            rates.len()
+            "rate calibration needs {n} x {t} probabilities (neurons x bins) in [0, 1], got {} values",
+            targets.len()
         )));
     }
     let logits = generate(generator, model, CALIBRATION_SAMPLES, 1024, rng, device, true);
     let conv = matches!(generator, Generator::Conv(_));
     let leak = crate::model::LEAK;
     let floor = crate::model::LOGIT_FLOOR;
-    let shifts: Vec<f64> = (0..n)
+    let shifts: Vec<f64> = (0..n * t)
         .into_par_iter()
-        .map(|i| {
+        .map(|k| {
+            let (i, b) = (k / t, k % t);
+            let target = targets[k];
             // The output layer's pre-activations (before the conv generator's final LReLU).
             let a: Vec<f64> = (0..CALIBRATION_SAMPLES)
-                .flat_map(|s| logits[(s * n + i) * t..][..t].iter())
-                .map(|&l| {
-                    let l = f64::from(l);
+                .map(|s| {
+                    let l = f64::from(logits[(s * n + i) * t + b]);
                     if conv && l < 0.0 { l / leak } else { l }
                 })
                 .collect();
@@ -111,8 +114,8 @@ pub fn calibrate_rates(
             let (mut lo, mut hi, mut d) = (-1000.0, 1000.0, 0.0);
             for _ in 0..200 {
                 let (p, dp) = mean(d);
-                let f = p - rates[i];
-                if f.abs() <= 1e-10 * rates[i].max(1e-6) || hi - lo < 1e-12 {
+                let f = p - target;
+                if f.abs() <= 1e-10 * target.max(1e-6) || hi - lo < 1e-12 {
                     break;
                 }
                 if f > 0.0 {
@@ -130,7 +133,7 @@ pub fn calibrate_rates(
             d
         })
         .collect();
-    Ok((generator.clone().shift_output_bias(&shifts, t, device), shifts))
+    Ok((generator.clone().shift_output_bias(&shifts, device), shifts))
 }
 
 /// Bernoulli draws: spike where `p > u`, `u ~ U(0, 1)` per bin.

@@ -30,6 +30,7 @@ pub struct TrainingData {
     train: usize,
     dev: Vec<usize>,
     rates: Vec<f64>,
+    time_course: Vec<f64>,
 }
 
 impl TrainingData {
@@ -48,20 +49,32 @@ impl TrainingData {
         let train = n - n_dev - gap;
         let packed = samples.packed();
         let (nn, t) = (packed.n_neurons, packed.n_bins);
-        let mut counts = vec![0u64; nn];
+        // Spikes per neuron and bin of a window, [N, T].
+        let mut counts = vec![0u64; nn * t];
         let mut row = vec![0u64; packed.words_per_sample()];
         for s in 0..train {
-            for (i, c) in counts.iter_mut().enumerate() {
+            for (i, c) in counts.chunks_exact_mut(t).enumerate() {
                 packed.sample_row(s, i, &mut row);
-                *c += row.iter().map(|w| u64::from(w.count_ones())).sum::<u64>();
+                for (k, &word) in row.iter().enumerate() {
+                    let mut bits = word;
+                    while bits != 0 {
+                        c[k * 64 + bits.trailing_zeros() as usize] += 1;
+                        bits &= bits - 1;
+                    }
+                }
             }
         }
-        let rates = counts.iter().map(|&c| c as f64 / (train * t) as f64).collect();
+        let time_course: Vec<f64> = counts.iter().map(|&c| c as f64 / train as f64).collect();
+        let rates = time_course
+            .chunks_exact(t)
+            .map(|c| c.iter().sum::<f64>() / t as f64)
+            .collect();
         Ok(TrainingData {
             packed,
             train,
             dev: (n - n_dev..n).collect(),
             rates,
+            time_course,
         })
     }
 
@@ -88,6 +101,12 @@ impl TrainingData {
     /// Mean spike probability per bin of each neuron over the training windows.
     pub fn rates(&self) -> &[f64] {
         &self.rates
+    }
+
+    /// Spike probability of each neuron in each bin of a window over the training windows,
+    /// `[N, T]` row-major (the paper's average time course divided by nothing: a probability).
+    pub fn time_course(&self) -> &[f64] {
+        &self.time_course
     }
 
     /// The windows `indices` as a `[B, N, T]` f32 tensor of 0/1.
@@ -164,8 +183,9 @@ pub struct Trainer {
     ema: Option<Generator>,
     /// The training windows' moments, when `config.moment_term()` is set.
     moments: Option<MomentTargets>,
-    /// The training windows' firing rates (probability per bin), for rate calibration.
-    rates: Vec<f64>,
+    /// The training windows' time course (spike probability per neuron and bin, `[N, T]`), the
+    /// rate calibration's targets.
+    time_course: Vec<f64>,
     opt_generator: ModuleOptimizer,
     opt_critic: ModuleOptimizer,
     device: Device,
@@ -236,7 +256,7 @@ impl Trainer {
             host_kernels: *device == Device::flex(),
             ema: config.ema().map(|_| generator.valid()),
             moments: config.moment_term().map(|_| MomentTargets::from_training(data)),
-            rates: data.rates().to_vec(),
+            time_course: data.time_course().to_vec(),
             config,
             generator,
             critic,
@@ -265,7 +285,8 @@ impl Trainer {
     /// The conv generator's parameters on the host, when the host kernels apply.
     fn host_generator(&self) -> Option<HostConvGenerator> {
         match (&self.generator, self.host_kernels) {
-            (Generator::Conv(g), true) => Some(HostConvGenerator::new(g)),
+            // A calibration's output offsets belong to sampling generators, never trained ones.
+            (Generator::Conv(g), true) if g.output_offset.is_none() => Some(HostConvGenerator::new(g)),
             _ => None,
         }
     }
@@ -289,7 +310,7 @@ impl Trainer {
     }
 
     /// The generator that samples are drawn from (evaluations, `generator_sampling.bpk`):
-    /// [`Self::sampling_generator`] without autodiff, with its output biases calibrated to the training rates when `config.calibrate_rates` is set (z for the
+    /// [`Self::sampling_generator`] without autodiff, with its output pre-activations calibrated to the training windows' time course when `config.calibrate_rates` is set (z for the
     /// calibration from a generator seeded by the seed and iteration; the training RNG does not
     /// move).
     pub fn calibrated_generator(&self) -> Result<Generator> {
@@ -299,7 +320,8 @@ impl Trainer {
         }
         let mut rng = ChaCha8Rng::seed_from_u64(self.config.seed ^ 0xCA11_B2A7 ^ self.state.iteration as u64);
         let device = self.device.clone().without_autodiff();
-        let (calibrated, _) = sample::calibrate_rates(&generator, &self.config.model, &self.rates, &mut rng, &device)?;
+        let (calibrated, _) =
+            sample::calibrate_rates(&generator, &self.config.model, &self.time_course, &mut rng, &device)?;
         Ok(calibrated)
     }
 

@@ -486,13 +486,18 @@ fn generator_ema_is_checkpointed_resumed_and_sampled() {
 }
 
 /// Rate calibration: on the z it was computed from, the calibrated generator's mean spike
-/// probability per neuron equals the target (conv and MLP, a rate of 0 included); the
-/// checkpoint of a calibrating run holds the calibrated generator for sampling.
+/// probability per neuron and bin equals the target (conv and MLP, a rate of 0 included, rates
+/// that differ between bins); the checkpoint of a calibrating run holds the calibrated
+/// generator for sampling, per-bin offsets included.
 #[test]
 fn rate_calibration_hits_the_target_rates() {
     let dev = Device::flex();
     let (n, t) = (4, 16);
-    let target = [0.1, 0.3, 0.0, 0.02];
+    let rates = [0.1, 0.3, 0.0, 0.02];
+    // Neuron i in bin b: its rate, 1.5x in odd bins.
+    let target: Vec<f64> = (0..n * t)
+        .map(|k| rates[k / t] * if k % 2 == 1 { 1.5 } else { 1.0 })
+        .collect();
     for arch in [Arch::Conv, Arch::Mlp] {
         let model = ModelConfig::new()
             .with_arch(arch)
@@ -503,7 +508,10 @@ fn rate_calibration_hits_the_target_rates() {
         let generator = Generator::new(&model, &mut InitRng::seed_from_u64(3), &dev);
         let (calibrated, shifts) =
             calibrate_rates(&generator, &model, &target, &mut ChaCha8Rng::seed_from_u64(1), &dev).unwrap();
-        assert!(shifts.iter().all(|s| s.is_finite()) && shifts[2] < 0.0, "{shifts:?}");
+        assert!(
+            shifts.iter().all(|s| s.is_finite()) && shifts[2 * t] < 0.0,
+            "{shifts:?}"
+        );
         let p = sample_probabilities(
             &calibrated,
             &model,
@@ -512,21 +520,22 @@ fn rate_calibration_hits_the_target_rates() {
             &mut ChaCha8Rng::seed_from_u64(1),
             &dev,
         );
-        for (i, &r) in target.iter().enumerate() {
+        for (k, &r) in target.iter().enumerate() {
             let mean = (0..CALIBRATION_SAMPLES)
-                .flat_map(|s| p[(s * n + i) * t..][..t].iter())
-                .map(|&x| f64::from(x))
+                .map(|s| f64::from(p[s * n * t + k]))
                 .sum::<f64>()
-                / (CALIBRATION_SAMPLES * t) as f64;
+                / CALIBRATION_SAMPLES as f64;
             assert!(
                 (mean - r).abs() < 1e-5 * r.max(0.01),
-                "{arch:?} neuron {i}: {mean} vs {r}"
+                "{arch:?} neuron {} bin {}: {mean} vs {r}",
+                k / t,
+                k % t
             );
         }
-        let e = calibrate_rates(&generator, &model, &[0.1; 3], &mut ChaCha8Rng::seed_from_u64(1), &dev)
+        let e = calibrate_rates(&generator, &model, &[0.1; 4], &mut ChaCha8Rng::seed_from_u64(1), &dev)
             .unwrap_err()
             .to_string();
-        assert!(e.contains("needs 4 rates"), "{e}");
+        assert!(e.contains("needs 4 x 16 probabilities"), "{e}");
     }
     // A calibrating run: its checkpoint's sampling generator is the calibrated one.
     let set = tiny_data(4);
@@ -551,4 +560,36 @@ fn rate_calibration_hits_the_target_rates() {
         outputs(&trainer, &calibrated) != outputs(&trainer, trainer.generator_ema().unwrap()),
         "calibration moved the average"
     );
+    assert_eq!(loaded.output_offset().map(<[f32]>::len), Some(4 * 16));
+    // A damaged offset file is a clear error naming it.
+    let offsets = dir.path().join("checkpoint/generator_sampling_offset.json");
+    std::fs::write(&offsets, "[1.0, 2.0]").unwrap();
+    let e = checkpoint::load_generator(dir.path(), &trainer.device().clone())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("generator_sampling_offset.json") && e.contains("expected 64"),
+        "{e}"
+    );
+}
+
+/// The training windows' time course (the rate calibration's targets) counts each neuron's
+/// spikes in each bin over the training windows; its mean over bins is the rate.
+#[test]
+fn training_data_time_course_counts_spikes_per_bin() {
+    let set = tiny_data(5);
+    let data = TrainingData::new(&set, 0.0).unwrap();
+    let (n, t) = (set.n_neurons(), set.n_bins());
+    for i in 0..n {
+        for b in 0..t {
+            let spikes = (0..set.n_samples()).filter(|&s| set.get(s, i, b) == 1).count();
+            let want = spikes as f64 / set.n_samples() as f64;
+            assert!(
+                (data.time_course()[i * t + b] - want).abs() < 1e-12,
+                "neuron {i} bin {b}"
+            );
+        }
+        let mean = data.time_course()[i * t..][..t].iter().sum::<f64>() / t as f64;
+        assert!((mean - rates(&set)[i]).abs() < 1e-12 && (mean - data.rates()[i]).abs() < 1e-12);
+    }
 }

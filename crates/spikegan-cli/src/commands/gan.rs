@@ -128,7 +128,7 @@ pub struct SampleArgs {
     /// Write spike probabilities (f32) instead of binarised samples.
     #[arg(long)]
     pub probabilities: bool,
-    /// Shift the GAN's output biases so that its firing rates equal those of this binary
+    /// Shift the GAN's output pre-activations, per neuron and bin, so that its firing rates equal those of this binary
     /// raster or sample file (same neurons, in order) before sampling.
     #[arg(long)]
     pub calibrate_to: Option<PathBuf>,
@@ -359,17 +359,29 @@ pub fn train(a: &TrainArgs) -> anyhow::Result<Outcome> {
 }
 
 /// Spike probability per bin of each neuron of a binary raster or sample file.
-fn firing_rates(path: &Path) -> anyhow::Result<Vec<f64>> {
+/// Targets of the rate calibration, `[N, T]`: the time course of a sample file's windows, or a
+/// raster's firing rate per bin in every bin (its sliding windows' time course, up to the
+/// recording's first and last T - 1 bins).
+fn calibration_targets(path: &Path, bins: usize) -> anyhow::Result<(usize, Vec<f64>)> {
     let loaded = load(path, None)?;
     match &loaded.data {
         SpikeData::Raster(r) => {
             r.ensure_binary().with_context(|| format!("{}", path.display()))?;
-            Ok(r.spikes_per_neuron()
+            let rates = r.spikes_per_neuron();
+            let targets = rates
                 .iter()
-                .map(|&c| c as f64 / r.n_bins() as f64)
-                .collect())
+                .flat_map(|&c| std::iter::repeat_n(c as f64 / r.n_bins() as f64, bins))
+                .collect();
+            Ok((r.n_neurons(), targets))
         }
-        SpikeData::Samples(set) => Ok(TrainingData::new(set, 0.0)?.rates().to_vec()),
+        SpikeData::Samples(set) if set.n_bins() == bins => {
+            Ok((set.n_neurons(), TrainingData::new(set, 0.0)?.time_course().to_vec()))
+        }
+        SpikeData::Samples(set) => bail!(
+            "{}: windows of {} bins, but the GAN makes windows of {bins}",
+            path.display(),
+            set.n_bins()
+        ),
         other => bail!(
             "{}: rates need a binary raster or samples, not {}",
             path.display(),
@@ -399,18 +411,25 @@ pub fn sample(a: &SampleArgs) -> anyhow::Result<Outcome> {
     let mut rng = ChaCha8Rng::seed_from_u64(a.seed);
     let generator = match &a.calibrate_to {
         Some(path) => {
-            let rates = firing_rates(path)?;
-            if rates.len() != m.neurons {
+            let (neurons, targets) = calibration_targets(path, m.bins)?;
+            if neurons != m.neurons {
                 bail!(
-                    "{}: {} neurons, but the GAN of {} generates {}",
+                    "{}: {neurons} neurons, but the GAN of {} generates {}",
                     path.display(),
-                    rates.len(),
                     run.display(),
                     m.neurons
                 );
             }
             let mut calibration_rng = ChaCha8Rng::seed_from_u64(a.seed ^ 0xCA11_B2A7);
-            calibrate_rates(&generator, m, &rates, &mut calibration_rng, &dev)?.0
+            // Calibrate the weights as trained, not on top of an earlier calibration.
+            calibrate_rates(
+                &generator.with_output_offset(None),
+                m,
+                &targets,
+                &mut calibration_rng,
+                &dev,
+            )?
+            .0
         }
         None => generator,
     };

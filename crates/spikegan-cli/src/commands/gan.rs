@@ -128,8 +128,8 @@ pub struct SampleArgs {
     /// Write spike probabilities (f32) instead of binarised samples.
     #[arg(long)]
     pub probabilities: bool,
-    /// Shift the GAN's output pre-activations, per neuron and bin, so that its firing rates equal those of this binary
-    /// raster or sample file (same neurons, in order) before sampling.
+    /// Shift the GAN's output pre-activations, per neuron and bin, so that its firing rates
+    /// equal those of this binary raster or sample file (same neurons, in order) before sampling.
     #[arg(long)]
     pub calibrate_to: Option<PathBuf>,
     /// Random seed for z and the Bernoulli draws.
@@ -358,7 +358,6 @@ pub fn train(a: &TrainArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-/// Spike probability per bin of each neuron of a binary raster or sample file.
 /// Targets of the rate calibration, `[N, T]`: the time course of a sample file's windows, or a
 /// raster's firing rate per bin in every bin (its sliding windows' time course, up to the
 /// recording's first and last T - 1 bins).
@@ -421,7 +420,7 @@ pub fn sample(a: &SampleArgs) -> anyhow::Result<Outcome> {
                 );
             }
             let mut calibration_rng = ChaCha8Rng::seed_from_u64(a.seed ^ 0xCA11_B2A7);
-            // Calibrate the weights as trained, not on top of an earlier calibration.
+            // The run's own per-bin offsets are dropped first, so they are not calibrated twice.
             calibrate_rates(
                 &generator.with_output_offset(None),
                 m,

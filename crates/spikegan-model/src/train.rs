@@ -29,7 +29,6 @@ pub struct TrainingData {
     packed: PackedSamples,
     train: usize,
     dev: Vec<usize>,
-    rates: Vec<f64>,
     time_course: Vec<f64>,
 }
 
@@ -64,16 +63,11 @@ impl TrainingData {
                 }
             }
         }
-        let time_course: Vec<f64> = counts.iter().map(|&c| c as f64 / train as f64).collect();
-        let rates = time_course
-            .chunks_exact(t)
-            .map(|c| c.iter().sum::<f64>() / t as f64)
-            .collect();
+        let time_course = counts.iter().map(|&c| c as f64 / train as f64).collect();
         Ok(TrainingData {
             packed,
             train,
             dev: (n - n_dev..n).collect(),
-            rates,
             time_course,
         })
     }
@@ -98,9 +92,14 @@ impl TrainingData {
         &self.packed
     }
 
-    /// Mean spike probability per bin of each neuron over the training windows.
-    pub fn rates(&self) -> &[f64] {
-        &self.rates
+    /// Mean spike probability per bin of each neuron over the training windows (the time
+    /// course's mean over the bins), length N.
+    pub fn rates(&self) -> Vec<f64> {
+        let t = self.bins();
+        self.time_course
+            .chunks_exact(t)
+            .map(|c| c.iter().sum::<f64>() / t as f64)
+            .collect()
     }
 
     /// Spike probability of each neuron in each bin of a window over the training windows,
@@ -238,7 +237,7 @@ impl Trainer {
         let mut init_rng = InitRng::seed_from_u64(config.seed ^ 0x5EED_1417);
         let mut generator = Generator::new(m, &mut init_rng, device);
         if config.rate_init {
-            generator = generator.set_output_rates(data.rates(), m.bins, device);
+            generator = generator.set_output_rates(&data.rates(), m.bins, device);
         }
         let critic = Critic::new(m, &mut init_rng, device);
         let mut trainer = Trainer {
@@ -310,7 +309,8 @@ impl Trainer {
     }
 
     /// The generator that samples are drawn from (evaluations, `generator_sampling.bpk`):
-    /// [`Self::sampling_generator`] without autodiff, with its output pre-activations calibrated to the training windows' time course when `config.calibrate_rates` is set (z for the
+    /// [`Self::sampling_generator`] without autodiff, with its output pre-activations calibrated
+    /// to the training windows' time course when `config.calibrate_rates` is set (z for the
     /// calibration from a generator seeded by the seed and iteration; the training RNG does not
     /// move).
     pub fn calibrated_generator(&self) -> Result<Generator> {

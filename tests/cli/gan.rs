@@ -150,9 +150,10 @@ fn train_resume_and_sample() {
     assert!(e.contains("T divisible by 4"), "{e}");
 }
 
-/// `--sampled-fakes` and `--critic-iters` reach the saved configuration (the preset's unless asked for).
+/// `--sampled-fakes`, `--critic-iters` and `--acf-weight` reach the saved configuration (the
+/// preset's unless asked for).
 #[test]
-fn sampled_fakes_and_critic_iters_are_recorded_in_the_run_configuration() {
+fn sampled_fakes_critic_iters_and_acf_weight_are_recorded_in_the_run_configuration() {
     let dir = tempfile::tempdir().unwrap();
     let sim = dir.path().join("sim.h5");
     ok(&[
@@ -170,7 +171,7 @@ fn sampled_fakes_and_critic_iters_are_recorded_in_the_run_configuration() {
         s(&sim),
     ]);
     let config = small_gan_config(dir.path(), 4, 16);
-    let asked = ["--sampled-fakes", "--critic-iters", "2"];
+    let asked = ["--sampled-fakes", "--critic-iters", "2", "--acf-weight", "2.5"];
     for (flags, want) in [(&asked[..], true), (&[][..], false)] {
         let run = dir.path().join(format!("run{want}"));
         let mut args = vec![
@@ -200,7 +201,27 @@ fn sampled_fakes_and_critic_iters_are_recorded_in_the_run_configuration() {
             from_config["critic_iters"].as_u64().unwrap()
         };
         assert_eq!(saved["critic_iters"], critic_iters, "{saved}");
+        // The configuration file has no weight: none unless asked for.
+        let acf_weight = if want { Some(2.5) } else { None };
+        assert_eq!(saved["autocorrelogram_weight"].as_f64(), acf_weight, "{saved}");
     }
+    // A negative weight is refused before training starts.
+    let bad = dir.path().join("bad");
+    let e = fails(&[
+        "train",
+        "--data",
+        s(&sim),
+        "--window",
+        "16",
+        "--config",
+        s(&config),
+        "--iters",
+        "2",
+        "--acf-weight=-1",
+        "--out",
+        s(&bad),
+    ]);
+    assert!(e.contains("autocorrelogram_weight must be >= 0"), "{e}");
 }
 
 /// The `moments` preset (issue 7's best) on a small simulated set: after 200 iterations its

@@ -126,6 +126,10 @@ pub struct TrainingConfig {
     /// windows), e.g. 1; `None` or 0 = off (the paper). Optional for the same reason as
     /// `ema_decay`.
     pub moment_weight: Option<f64>,
+    /// Weight of the pooled autocorrelogram within the moment term ([`crate::moments`]: the
+    /// neurons' average E[s(t) s(t+k)] for lags 1..=10), e.g. 1; `None` or 0 = not matched.
+    /// Only used with `moment_weight`.
+    pub autocorrelogram_weight: Option<f64>,
     /// Calibrate the sampling generator's output pre-activations, per neuron and bin, to the
     /// training windows' time course ([`crate::sample::calibrate_rates`]) for evaluations and in
     /// the checkpoint's `generator_sampling.bpk` and `generator_sampling_offset.json` (what
@@ -189,6 +193,11 @@ impl TrainingConfig {
         self.moment_weight.filter(|&w| w > 0.0)
     }
 
+    /// The pooled autocorrelogram's weight within the moment term (0 when off).
+    pub fn autocorrelogram_term(&self) -> f64 {
+        self.autocorrelogram_weight.filter(|&w| w > 0.0).unwrap_or(0.0)
+    }
+
     /// Whether the sampling generator is calibrated to the training rates.
     pub fn calibrates_rates(&self) -> bool {
         self.calibrate_rates == Some(true)
@@ -228,10 +237,15 @@ impl TrainingConfig {
         {
             return bad(format!("ema_decay must be in [0, 1), got {d}"));
         }
-        if let Some(w) = self.moment_weight
-            && !(w.is_finite() && w >= 0.0)
-        {
-            return bad(format!("moment_weight must be >= 0, got {w}"));
+        for (name, w) in [
+            ("moment_weight", self.moment_weight),
+            ("autocorrelogram_weight", self.autocorrelogram_weight),
+        ] {
+            if let Some(w) = w
+                && !(w.is_finite() && w >= 0.0)
+            {
+                return bad(format!("{name} must be >= 0, got {w}"));
+            }
         }
         if !(0.0..0.5).contains(&self.dev_fraction) {
             return bad(format!("dev_fraction must be in [0, 0.5), got {}", self.dev_fraction));

@@ -393,7 +393,11 @@ impl Trainer {
     /// it is used.
     fn moment_term(&self, p: &[f32]) -> Option<(f64, Vec<f32>)> {
         let weight = self.config.moment_term()?;
-        Some(self.moments.as_ref()?.loss_and_gradient(p, weight))
+        Some(
+            self.moments
+                .as_ref()?
+                .loss_and_gradient(p, weight, self.config.autocorrelogram_term()),
+        )
     }
 
     /// One generator update; returns (-mean D(fake), the moment term if used).

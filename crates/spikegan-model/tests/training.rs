@@ -174,7 +174,7 @@ fn moment_matching_moves_the_generator_to_the_data_moments() {
             &mut rng,
             trainer.device(),
         );
-        (targets.loss_and_gradient(&p, 1.0).0, logged)
+        (targets.loss_and_gradient(&p, 1.0, 0.0).0, logged)
     };
     let ((plain, none), (matched, logged)) = (loss(None), loss(Some(1.0)));
     assert!(none.is_empty() && logged.len() == 149);

@@ -80,6 +80,10 @@ pub struct TrainArgs {
     /// windows; 0 = off, the paper).
     #[arg(long)]
     pub moment_weight: Option<f64>,
+    /// Within the moment term, also match the pooled autocorrelogram (the neurons' average
+    /// E[s(t) s(t+k)], lags 1-10) with this weight (0 = off).
+    #[arg(long)]
+    pub acf_weight: Option<f64>,
     /// The critic scores Bernoulli draws of the generator's probabilities (binary, like the
     /// data) instead of the probabilities, with the gradient passed straight through the draws.
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
@@ -187,6 +191,9 @@ fn config_from(a: &TrainArgs, neurons: usize, bins: usize) -> anyhow::Result<Tra
     }
     if let Some(v) = a.moment_weight {
         c.moment_weight = Some(v);
+    }
+    if let Some(v) = a.acf_weight {
+        c.autocorrelogram_weight = Some(v);
     }
     if let Some(v) = a.sampled_fakes {
         c.sampled_fakes = Some(v);

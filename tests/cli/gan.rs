@@ -171,26 +171,30 @@ fn sampled_fakes_critic_iters_and_acf_weight_are_recorded_in_the_run_configurati
         s(&sim),
     ]);
     let config = small_gan_config(dir.path(), 4, 16);
+    // Runs `train` through `check` (`ok` or `fails`) with `flags` added.
+    let train = |run: &Path, flags: &[&str], check: fn(&[&str]) -> String| {
+        let mut args = vec![
+            "train".to_string(),
+            "--data".into(),
+            s(&sim).into(),
+            "--window".into(),
+            "16".into(),
+            "--config".into(),
+            s(&config).into(),
+            "--iters".into(),
+            "2".into(),
+            "--eval-every".into(),
+            "0".into(),
+            "--out".into(),
+            s(run).into(),
+        ];
+        args.extend(flags.iter().map(|f| f.to_string()));
+        check(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
     let asked = ["--sampled-fakes", "--critic-iters", "2", "--acf-weight", "2.5"];
     for (flags, want) in [(&asked[..], true), (&[][..], false)] {
         let run = dir.path().join(format!("run{want}"));
-        let mut args = vec![
-            "train",
-            "--data",
-            s(&sim),
-            "--window",
-            "16",
-            "--config",
-            s(&config),
-            "--iters",
-            "2",
-            "--eval-every",
-            "0",
-            "--out",
-            s(&run),
-        ];
-        args.extend(flags);
-        ok(&args);
+        train(&run, flags, ok);
         let saved: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
         assert_eq!(saved["sampled_fakes"].as_bool().unwrap_or(false), want, "{saved}");
@@ -206,21 +210,7 @@ fn sampled_fakes_critic_iters_and_acf_weight_are_recorded_in_the_run_configurati
         assert_eq!(saved["autocorrelogram_weight"].as_f64(), acf_weight, "{saved}");
     }
     // A negative weight is refused before training starts.
-    let bad = dir.path().join("bad");
-    let e = fails(&[
-        "train",
-        "--data",
-        s(&sim),
-        "--window",
-        "16",
-        "--config",
-        s(&config),
-        "--iters",
-        "2",
-        "--acf-weight=-1",
-        "--out",
-        s(&bad),
-    ]);
+    let e = train(&dir.path().join("bad"), &["--acf-weight=-1"], fails);
     assert!(e.contains("autocorrelogram_weight must be >= 0"), "{e}");
 }
 

@@ -191,7 +191,15 @@ fn sampled_fakes_critic_iters_and_acf_weight_are_recorded_in_the_run_configurati
         args.extend(flags.iter().map(|f| f.to_string()));
         check(&args.iter().map(String::as_str).collect::<Vec<_>>())
     };
-    let asked = ["--sampled-fakes", "--critic-iters", "2", "--acf-weight", "2.5"];
+    let asked = [
+        "--sampled-fakes",
+        "--critic-iters",
+        "2",
+        "--moment-weight",
+        "1",
+        "--acf-weight",
+        "2.5",
+    ];
     for (flags, want) in [(&asked[..], true), (&[][..], false)] {
         let run = dir.path().join(format!("run{want}"));
         train(&run, flags, ok);
@@ -212,6 +220,9 @@ fn sampled_fakes_critic_iters_and_acf_weight_are_recorded_in_the_run_configurati
     // A negative weight is refused before training starts.
     let e = train(&dir.path().join("bad"), &["--acf-weight=-1"], fails);
     assert!(e.contains("autocorrelogram_weight must be >= 0"), "{e}");
+    // So is a weight without the moment term it belongs to (the configuration has none).
+    let e = train(&dir.path().join("bad2"), &["--acf-weight", "1"], fails);
+    assert!(e.contains("it needs moment_weight > 0"), "{e}");
 }
 
 /// The `moments` preset (issue 7's best) on a small simulated set: after 200 iterations its

@@ -128,7 +128,7 @@ pub struct TrainingConfig {
     pub moment_weight: Option<f64>,
     /// Weight of the pooled autocorrelogram within the moment term ([`crate::moments`]: the
     /// neurons' average E[s(t) s(t+k)] for lags 1..=10), e.g. 1; `None` or 0 = not matched.
-    /// Only used with `moment_weight`.
+    /// Needs the moment term (`moment_weight` above zero).
     pub autocorrelogram_weight: Option<f64>,
     /// Calibrate the sampling generator's output pre-activations, per neuron and bin, to the
     /// training windows' time course ([`crate::sample::calibrate_rates`]) for evaluations and in
@@ -246,6 +246,9 @@ impl TrainingConfig {
             {
                 return bad(format!("{name} must be >= 0, got {w}"));
             }
+        }
+        if self.autocorrelogram_term() > 0.0 && self.moment_term().is_none() {
+            return bad("autocorrelogram_weight is part of the moment term: it needs moment_weight > 0".into());
         }
         if !(0.0..0.5).contains(&self.dev_fraction) {
             return bad(format!("dev_fraction must be in [0, 0.5), got {}", self.dev_fraction));

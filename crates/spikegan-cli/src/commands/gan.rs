@@ -81,7 +81,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub moment_weight: Option<f64>,
     /// Within the moment term, also match the pooled autocorrelogram (the neurons' average
-    /// E[s(t) s(t+k)], lags 1-10) with this weight (0 = off).
+    /// E[s(t) s(t+k)], lags 1-10) with this weight (0 = off; needs the moment term).
     #[arg(long)]
     pub acf_weight: Option<f64>,
     /// The critic scores Bernoulli draws of the generator's probabilities (binary, like the

@@ -156,14 +156,14 @@ pub fn load_generator(run: &Path, device: &Device) -> Result<(TrainingConfig, Ge
     let offset: Vec<f32> =
         serde_json::from_slice(&read(&path)?).map_err(|e| err(&path, format!("not a list of offsets: {e}")))?;
     let expected = config.model.neurons * config.model.bins;
-    if offset.len() != expected || offset.iter().any(|v| !v.is_finite()) {
+    if offset.len() != expected {
         return Err(err(
             &path,
-            format!(
-                "expected {expected} finite offsets (neurons x bins), got {}",
-                offset.len()
-            ),
+            format!("expected {expected} offsets (neurons x bins), got {}", offset.len()),
         ));
+    }
+    if let Some(k) = offset.iter().position(|v| !v.is_finite()) {
+        return Err(err(&path, format!("offset {k} is not finite: {}", offset[k])));
     }
     Ok((config, generator.with_output_offset(Some(offset))))
 }

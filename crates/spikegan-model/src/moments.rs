@@ -55,9 +55,9 @@ pub struct MomentTargets {
     count: Vec<f64>,
 }
 
-/// Integer counts behind [`MomentTargets`], summed over windows.
+/// Integer counts behind [`MomentTargets`] (but its time course, which [`TrainingData`]
+/// has), summed over windows.
 struct Counts {
-    time_course: Vec<u64>,
     pair: Vec<u64>,
     lag: Vec<u64>,
     auto: Vec<u64>,
@@ -65,9 +65,8 @@ struct Counts {
 }
 
 impl Counts {
-    fn new(n: usize, t: usize, lags: usize) -> Self {
+    fn new(n: usize, lags: usize) -> Self {
         Counts {
-            time_course: vec![0; n * t],
             pair: vec![0; n * n],
             lag: vec![0; n * n],
             auto: vec![0; n * lags],
@@ -77,7 +76,6 @@ impl Counts {
 
     fn merge(mut self, o: Counts) -> Counts {
         for (a, b) in [
-            (&mut self.time_course, &o.time_course),
             (&mut self.pair, &o.pair),
             (&mut self.lag, &o.lag),
             (&mut self.auto, &o.auto),
@@ -124,7 +122,7 @@ impl MomentTargets {
             .fold(
                 || {
                     (
-                        Counts::new(n, t, lags),
+                        Counts::new(n, lags),
                         vec![0u64; n * words],
                         vec![0u64; words],
                         vec![0usize; t],
@@ -137,9 +135,7 @@ impl MomentTargets {
                         for (k, &word) in row.iter().enumerate() {
                             let mut bits = word;
                             while bits != 0 {
-                                let bin = k * 64 + bits.trailing_zeros() as usize;
-                                c.time_course[i * t + bin] += 1;
-                                active[bin] += 1;
+                                active[k * 64 + bits.trailing_zeros() as usize] += 1;
                                 bits &= bits - 1;
                             }
                         }
@@ -165,7 +161,7 @@ impl MomentTargets {
                 },
             )
             .map(|(c, ..)| c)
-            .reduce(|| Counts::new(n, t, lags), Counts::merge);
+            .reduce(|| Counts::new(n, lags), Counts::merge);
         let w = data.train_len() as f64;
         let per = |v: &[u64], terms: f64| v.iter().map(|&c| c as f64 / terms).collect::<Vec<f64>>();
         let mut pair = per(&counts.pair, w * t as f64);
@@ -183,7 +179,7 @@ impl MomentTargets {
         MomentTargets {
             neurons: n,
             bins: t,
-            time_course: per(&counts.time_course, w),
+            time_course: data.time_course().to_vec(),
             pair,
             lag: per(&counts.lag, w * (t - 1).max(1) as f64),
             auto,
@@ -217,9 +213,9 @@ impl MomentTargets {
             .zip(&targets)
             .zip(&batch.terms)
             .map(|((&m, &target), &terms)| {
-                let d = m - target;
-                z2 += d * d / noise_variance(target, terms);
-                2.0 * scale * d / noise_variance(target, terms) / terms
+                let (d, v) = (m - target, noise_variance(target, terms));
+                z2 += d * d / v;
+                2.0 * scale * d / v / terms
             })
             .collect();
         if autocorrelogram_weight > 0.0 {

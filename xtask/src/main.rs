@@ -137,6 +137,21 @@ fn ci() -> anyhow::Result<()> {
         ],
         &[],
     )?;
+    // The build for machines without libhdf5 (docs/gpu.md): MAT v5 and .npy only.
+    run(
+        "cargo",
+        &[
+            "clippy",
+            "-p",
+            "spikegan-cli",
+            "--no-default-features",
+            "--quiet",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        &[],
+    )?;
     run("cargo", &["test", "--workspace", "--quiet"], &[])?;
     run(
         "cargo",

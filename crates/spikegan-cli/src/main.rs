@@ -4,6 +4,7 @@
 
 mod backend;
 mod commands;
+mod logging;
 
 use std::process::ExitCode;
 
@@ -17,7 +18,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Parser, Debug)]
 #[command(name = "spikegan", version, about, long_about = None)]
 struct Cli {
-    /// More log output (-v: debug, -vv: trace); RUST_LOG overrides.
+    /// More log output (-v: debug, -vv: trace, -vvv: also the libraries' own logs); RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
     #[command(subcommand)]
@@ -64,7 +65,7 @@ pub enum Outcome {
 fn main() -> ExitCode {
     exit_quietly_on_broken_pipe();
     let cli = Cli::parse();
-    init_tracing(cli.verbose);
+    logging::init(cli.verbose);
     let result = match cli.command {
         Command::Data(c) => commands::data::run(c),
         Command::Simulate(c) => commands::simulate::run(c),
@@ -104,19 +105,4 @@ fn exit_quietly_on_broken_pipe() {
         }
         default(info);
     }));
-}
-
-fn init_tracing(verbose: u8) {
-    let default = match verbose {
-        0 => "info",
-        1 => "debug",
-        _ => "trace",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
 }

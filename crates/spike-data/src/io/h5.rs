@@ -8,7 +8,7 @@ use std::path::Path;
 use hdf5::types::{FixedAscii, FixedUnicode, IntSize, TypeDescriptor, VarLenAscii, VarLenUnicode};
 use hdf5::{Dataset, File, Group, Location};
 
-use super::{Format, Matrix, ReadOptions, SpikeData, Values, corrupt};
+use super::{Format, Matrix, ReadOptions, SampleMaps, SpikeData, Values, corrupt};
 use crate::error::{DataError, Result};
 use crate::raster::{DataOrigin, SpikeRaster};
 use crate::trains::{SpikeTrains, UnitTrain};
@@ -502,18 +502,6 @@ pub fn write_mat73(path: &Path, name: &str, raster: &SpikeRaster) -> Result<()> 
             .and_then(|_| f.sync_all())
             .map_err(|e| DataError::io(path, e))
     })
-}
-
-/// Per-bin values attached to samples (e.g. importance maps): the samples, the values
-/// `[n, N, T]` and numeric settings stored as attributes of `/maps`.
-#[derive(Clone, Debug)]
-pub struct SampleMaps {
-    /// The samples the maps belong to.
-    pub samples: crate::SampleSet<'static>,
-    /// The map values, C order `[n, N, T]`.
-    pub values: Vec<f32>,
-    /// Numeric attributes of `/maps` (name, value), sorted by name.
-    pub attributes: Vec<(String, f64)>,
 }
 
 /// Write `/samples` (u8) and `/maps` (f32, same shape, `attributes` attached) to an HDF5 file,

@@ -449,5 +449,42 @@ fn write_samples_hdf5(tmp: &Path, _dims: &[usize; 3], _values: &[u8], _w: Option
     })
 }
 
+/// Per-bin values attached to samples (e.g. importance maps): the samples, the values
+/// `[n, N, T]` and numeric settings stored as attributes of `/maps`.
+#[derive(Clone, Debug)]
+pub struct SampleMaps {
+    /// The samples the maps belong to.
+    pub samples: crate::SampleSet<'static>,
+    /// The map values, C order `[n, N, T]`.
+    pub values: Vec<f32>,
+    /// Numeric attributes of `/maps` (name, value), sorted by name.
+    pub attributes: Vec<(String, f64)>,
+}
+
 #[cfg(feature = "hdf5")]
-pub use h5::{SampleMaps, read_sample_maps, write_mat73, write_nwb_units, write_sample_maps};
+pub use h5::{read_sample_maps, write_mat73, write_nwb_units, write_sample_maps};
+
+/// Without the `hdf5` feature: a clear error (maps files are HDF5).
+#[cfg(not(feature = "hdf5"))]
+pub fn write_sample_maps(
+    path: &Path,
+    _samples: &SampleSet<'_>,
+    _values: &[f32],
+    _attributes: &[(&str, f64)],
+) -> Result<()> {
+    Err(DataError::FeatureMissing {
+        path: path.into(),
+        format: "HDF5",
+        feature: "hdf5",
+    })
+}
+
+/// Without the `hdf5` feature: a clear error (maps files are HDF5).
+#[cfg(not(feature = "hdf5"))]
+pub fn read_sample_maps(path: &Path) -> Result<SampleMaps> {
+    Err(DataError::FeatureMissing {
+        path: path.into(),
+        format: "HDF5",
+        feature: "hdf5",
+    })
+}

@@ -136,11 +136,21 @@ impl DgParams {
         }
     }
 
-    fn validate(&self, bins: usize) -> Result<()> {
+    fn validate(&self, bins: usize, neurons: usize) -> Result<()> {
         if self.kind == DgKind::Temporal && (self.window == 0 || self.window > bins) {
             return Err(BaselineError::Params(format!(
                 "the spatio-temporal DG needs a window of 1..={bins} bins (the data's length), not {}",
                 self.window
+            )));
+        }
+        let variables = neurons * if self.kind == DgKind::Temporal { self.window } else { 1 };
+        if variables > MAX_LATENT_VARIABLES {
+            return Err(BaselineError::Params(format!(
+                "{neurons} neurons x {} bins are {variables} latent Gaussian variables, whose correlation matrix \
+                 and Cholesky factor are dense ({:.0} GB each): at most {MAX_LATENT_VARIABLES} are supported; use a \
+                 shorter window or fewer neurons",
+                variables / neurons,
+                (variables as f64).powi(2) * 8e-9
             )));
         }
         let valid = self.min_eigenvalue > 0.0
@@ -159,6 +169,10 @@ impl DgParams {
         Ok(())
     }
 }
+
+/// Most latent variables (neurons x window bins) a DG takes: its correlation matrix and Cholesky
+/// factor are dense matrices of their number squared (12000: 1.15 GB each).
+pub const MAX_LATENT_VARIABLES: usize = 12_000;
 
 /// How a fit went; saved with the model.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -247,7 +261,7 @@ impl FitSpikeModel for DgParams {
     type Error = BaselineError;
 
     fn fit(&self, data: &SpikeRaster) -> Result<DgModel> {
-        self.validate(data.n_bins())?;
+        self.validate(data.n_bins(), data.n_neurons())?;
         let start = std::time::Instant::now();
         let n = data.n_neurons();
         let bins = if self.kind == DgKind::Spatial { 1 } else { self.window };

@@ -341,3 +341,16 @@ fn refractory_data_get_a_valid_temporal_model_with_the_spatial_models_lag_0() {
         assert!(flat > 0.8 * p * p, "spatial neuron {i}: {flat} vs {}", p * p);
     }
 }
+
+/// 500 neurons x 32 bins would need 2 GB dense matrices: refused before any pair is solved.
+#[test]
+fn a_spatio_temporal_dg_too_large_for_dense_matrices_is_refused_up_front() {
+    let (n, bins) = (500, 64);
+    let values: Vec<u8> = (0..bins * n).map(|k| u8::from(k % 5 == 0 || k % 13 == 0)).collect();
+    let data = SpikeRaster::new(values, bins, n).unwrap();
+    let e = DgParams::new(DgKind::Temporal, 32).fit(&data).unwrap_err().to_string();
+    assert!(
+        e.contains("16000 latent Gaussian variables") && e.contains("at most 12000"),
+        "{e}"
+    );
+}

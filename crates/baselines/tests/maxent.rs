@@ -268,6 +268,87 @@ fn independent_samples_are_drawn_directly_with_the_fitted_rates() {
     }
 }
 
+/// The independent model needs neither enumeration nor Gibbs chains: 300 neurons (one silent)
+/// fit in closed form, and its likelihood and entropy equal the Bernoulli ones computed here.
+#[test]
+fn independent_fits_any_number_of_neurons_in_closed_form() {
+    let (n, bins) = (300, 2000);
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let values: Vec<u8> = (0..bins * n)
+        .map(|k| u8::from(k % n != 7 && rng.random::<f64>() < 0.01 + 0.2 * (k % n) as f64 / n as f64))
+        .collect();
+    let data = SpikeRaster::new(values.clone(), bins, n).unwrap();
+    let start = std::time::Instant::now();
+    let fit = MaxEntParams::new(MaxEntKind::Independent).fit(&data).unwrap();
+    let d = &fit.diagnostics;
+    assert_eq!(
+        (d.method.as_str(), d.converged, d.fixed_neurons.clone()),
+        ("closed form", true, vec![7])
+    );
+    assert!(d.max_abs_residual < 1e-8, "{d:?}");
+    assert!(
+        start.elapsed().as_secs_f64() < 10.0,
+        "no sampling: {:?}",
+        start.elapsed()
+    );
+    let rates: Vec<f64> = (0..n)
+        .map(|i| (0..bins).map(|b| f64::from(values[b * n + i])).sum::<f64>() / bins as f64)
+        .collect();
+    let ln = |p: f64| if p > 0.0 { p.ln() } else { 0.0 };
+    let log_likelihood: f64 = (0..bins)
+        .map(|b| {
+            (0..n)
+                .map(|i| {
+                    if values[b * n + i] == 1 {
+                        ln(rates[i])
+                    } else {
+                        ln(1.0 - rates[i])
+                    }
+                })
+                .sum::<f64>()
+        })
+        .sum::<f64>()
+        / bins as f64;
+    let entropy_bits: f64 = rates
+        .iter()
+        .map(|&p| -(p * ln(p) + (1.0 - p) * ln(1.0 - p)))
+        .sum::<f64>()
+        / 2f64.ln();
+    let exact = d.exact.as_ref().unwrap();
+    assert!(
+        (exact.log_likelihood_per_bin - log_likelihood).abs() < 1e-6,
+        "{exact:?} vs {log_likelihood}"
+    );
+    assert!(
+        (exact.entropy_bits - entropy_bits).abs() < 1e-6,
+        "{exact:?} vs {entropy_bits}"
+    );
+}
+
+/// A pairwise model of 200 neurons (20100 parameters) would need a 3 GB dense Newton matrix: a
+/// clear error before any sampling, instead of running out of memory.
+#[test]
+fn too_many_parameters_for_the_mcmc_fit_are_refused_up_front() {
+    let (n, bins) = (200, 50);
+    let values: Vec<u8> = (0..bins * n).map(|k| u8::from(k % 7 == 0 || k % 11 == 0)).collect();
+    let data = SpikeRaster::new(values, bins, n).unwrap();
+    let start = std::time::Instant::now();
+    let e = MaxEntParams::new(MaxEntKind::Pairwise)
+        .fit(&data)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("20100 free parameters") && e.contains("at most 12000"),
+        "{e}"
+    );
+    assert!(
+        start.elapsed().as_secs_f64() < 5.0,
+        "refused before sampling: {:?}",
+        start.elapsed()
+    );
+    assert!(MaxEntParams::new(MaxEntKind::Independent).fit(&data).is_ok());
+}
+
 #[test]
 fn invalid_parameters_and_data_are_clear_errors() {
     let mut p = MaxEntParams::new(MaxEntKind::Pairwise);

@@ -167,6 +167,35 @@ pub(crate) fn fit(
     ))
 }
 
+/// The independent model in closed form, for any N: each field is the logit of its rate (the
+/// start `theta`, bounded for never/always-active neurons), log Z = sum_i ln(1 + e^h_i), and the
+/// model's rates are sigmoid(h_i). No enumeration and no sampling, so N is not limited.
+pub(crate) fn fit_independent(problem: &Problem, theta: Vec<f64>) -> (MaxEntModel, MaxEntDiagnostics) {
+    let Problem {
+        layout, target, n_data, ..
+    } = *problem;
+    let softplus = |h: f64| h.max(0.0) + (-h.abs()).exp().ln_1p();
+    let mu: Vec<f64> = theta.iter().map(|&h| 1.0 / (1.0 + (-h).exp())).collect();
+    let log_partition: f64 = theta.iter().map(|&h| softplus(h)).sum();
+    let entropy_nats = log_partition - dot(&theta, &mu);
+    let max_abs_residual = mu.iter().zip(target).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    let diagnostics = MaxEntDiagnostics {
+        method: "closed form".into(),
+        iterations: 0,
+        converged: true,
+        max_abs_residual,
+        residual_z: ResidualZ::of(layout, target, &mu, n_data, None),
+        exact: Some(ExactSummary {
+            log_partition,
+            entropy_bits: entropy_nats / std::f64::consts::LN_2,
+            log_likelihood_per_bin: dot(&theta, target) - log_partition,
+        }),
+        fixed_neurons: Vec::new(),
+        seconds: 0.0,
+    };
+    (MaxEntModel::from_theta(layout, &theta), diagnostics)
+}
+
 /// `count` independent patterns drawn exactly (inverse CDF over all 2^N patterns), N values each.
 pub(crate) fn sample_patterns(model: &MaxEntModel, count: usize, rng: &mut ChaCha8Rng) -> Vec<u8> {
     let n = model.n_neurons();

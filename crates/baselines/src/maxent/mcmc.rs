@@ -251,6 +251,10 @@ fn line_search(runs: &[FeatureRuns], step: &[f64], target: &[f64]) -> f64 {
     0.0
 }
 
+/// Most free parameters an MCMC fit takes: its Newton preconditioner is a dense matrix of their
+/// number squared (12000: 1.15 GB, a Cholesky factorisation of about a minute on 2 cores).
+pub const MAX_MCMC_PARAMETERS: usize = 12_000;
+
 /// g -> H^-1 g on the free parameters, H ridged (relative 1e-3, absolute 1e-6) so that
 /// redundant features (k-pairwise's count potential overlaps the fields and couplings) and
 /// never-seen ones stay solvable.
@@ -281,6 +285,17 @@ pub(crate) fn fit(
         n_data,
     } = *problem;
     let p = &params.mcmc;
+    let n_free = free.iter().filter(|&&f| f).count();
+    if n_free > MAX_MCMC_PARAMETERS {
+        return Err(BaselineError::Params(format!(
+            "a {} of {} neurons has {n_free} free parameters; the MCMC fit's Newton step factorises a dense \
+             {n_free} x {n_free} matrix ({:.0} GB), so at most {MAX_MCMC_PARAMETERS} are supported (a pairwise \
+             model of about 150 neurons): fit a subset of the neurons",
+            layout.kind.describe(),
+            layout.n,
+            (n_free as f64).powi(2) * 8e-9
+        )));
+    }
     let mut model = MaxEntModel::from_theta(layout, &theta);
     let mut chains: Vec<Chain> = (0..p.chains).map(|c| Chain::new(&model, params.seed, c)).collect();
     chains.par_iter_mut().for_each(|c| {
@@ -297,7 +312,6 @@ pub(crate) fn fit(
             }))
         })
         .collect();
-    let n_free = free.iter().filter(|&&f| f).count();
     // Preconditioner: the data's feature covariance (exact, no sampling noise; equal to the
     // model's at the optimum for the matched moments), factorised once.
     let mut data_runs = FeatureRuns::default();

@@ -12,11 +12,14 @@
 //! [`MaxEntModel::to_spin_basis`] and [`SpinParams::to_binary_basis`] convert exactly.
 //!
 //! **Fitting** maximises the likelihood of the data's bins, whose gradient is the mismatch
-//! between data and model moments. Up to [`MaxEntParams::exact_max_neurons`] neurons (default 20)
+//! between data and model moments. The independent model has it in closed form (h_i = logit of
+//! the rate), for any number of neurons. For the others, up to [`MaxEntParams::exact_max_neurons`] neurons (default 20)
 //! all 2^N patterns are enumerated (in parallel) and L-BFGS converges to machine precision
 //! (log Z, entropy and log-likelihood are then exact). Above that, moments come from Gibbs
 //! sampling on many parallel chains, with preconditioned gradient steps until the residuals
-//! are within the sampling noise (see [`mcmc`]).
+//! are within the sampling noise (see [`mcmc`]); its Newton step takes at most
+//! [`mcmc::MAX_MCMC_PARAMETERS`] free parameters (a pairwise model of about 150 neurons), more are
+//! refused up front rather than running out of memory.
 //!
 //! **Never-seen events.** A neuron that never (always) fires has no finite maximum-likelihood
 //! field: it is fixed at -[`PARAM_BOUND`] (+[`PARAM_BOUND`]) and its couplings at 0, with a
@@ -287,7 +290,8 @@ impl MaxEntParams {
 /// How a fit went; saved with the model.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct MaxEntDiagnostics {
-    /// "exact" (enumeration + L-BFGS) or "mcmc" (Gibbs sampling + gradient steps).
+    /// "closed form" (independent), "exact" (enumeration + L-BFGS) or "mcmc" (Gibbs sampling +
+    /// gradient steps).
     pub method: String,
     /// Iterations of the optimiser.
     pub iterations: usize,
@@ -471,7 +475,9 @@ impl FitSpikeModel for MaxEntParams {
             free: &free,
             n_data: moments.n_bins,
         };
-        let (model, mut diagnostics) = if layout.n <= self.exact_max_neurons {
+        let (model, mut diagnostics) = if self.kind == MaxEntKind::Independent {
+            exact::fit_independent(&problem, theta0)
+        } else if layout.n <= self.exact_max_neurons {
             exact::fit(self, &problem, theta0)?
         } else {
             mcmc::fit(data, self, &problem, theta0)?

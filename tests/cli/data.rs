@@ -455,3 +455,42 @@ fn a_closed_pipe_ends_quietly() {
     assert!(status.success(), "exit {status}: {err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+/// A matrix with more columns than rows is probably neurons x bins: reading it warns, and
+/// `data convert --transpose` writes it the right way round.
+#[test]
+fn a_neurons_by_bins_matrix_is_flagged_and_can_be_transposed() {
+    let dir = tempfile::tempdir().unwrap();
+    let wide = dir.path().join("wide.npy");
+    let values: Vec<u8> = (0..4 * 30).map(|k| u8::from(k % 3 == 0 || k % 7 == 0)).collect();
+    io::write_raster(&wide, &SpikeRaster::new(values, 4, 30).unwrap()).unwrap();
+    let out = spikegan(&["data", "info", s(&wide)]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && stderr.contains("4 rows and 30 columns") && stderr.contains("--transpose"));
+    let fixed = dir.path().join("fixed.npy");
+    ok(&["data", "convert", s(&wide), s(&fixed), "--transpose"]);
+    let (before, after) = (raster_of(&wide), raster_of(&fixed));
+    assert_eq!((after.n_bins(), after.n_neurons()), (30, 4));
+    for (bin, neuron) in [(0, 0), (29, 3), (11, 2)] {
+        assert_eq!(after.get(bin, neuron), before.get(neuron, bin));
+    }
+    let out = spikegan(&["data", "info", s(&fixed)]);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("transpose"));
+    let sim = dir.path().join("sim.npy");
+    ok(&[
+        "simulate",
+        "uniform",
+        "--neurons",
+        "4",
+        "--bins",
+        "8",
+        "--samples",
+        "5",
+        "--seed",
+        "1",
+        "--out",
+        s(&sim),
+    ]);
+    let e = fails(&["data", "convert", s(&sim), s(&fixed), "--transpose"]);
+    assert!(e.contains("sim.npy") && e.contains("applies to a 2-D matrix"), "{e}");
+}

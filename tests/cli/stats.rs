@@ -1,5 +1,7 @@
 //! `spikegan stats | compare | nearest | higher-order`.
 
+use std::path::Path;
+
 use spike_data::SpikeRaster;
 use spike_data::io::{self};
 
@@ -248,4 +250,63 @@ fn higher_order_check_of_small_simulated_sets() {
         e.contains("original_data") && e.contains("samples [n, N, T] are needed"),
         "{e}"
     );
+}
+
+/// Without `--window`, sample files keep their own T and rasters are cut to match them (32 when
+/// only rasters are given); an explicit window that contradicts a sample file is an error.
+#[test]
+fn the_window_defaults_to_the_sample_files_length() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = dir.path().join("sim16.npy");
+    ok(&[
+        "simulate",
+        "uniform",
+        "--neurons",
+        "6",
+        "--bins",
+        "16",
+        "--samples",
+        "300",
+        "--rate",
+        "0.2",
+        "--seed",
+        "2",
+        "--out",
+        s(&sim),
+    ]);
+    let raster = dir.path().join("raster.npy");
+    let values: Vec<u8> = (0..640 * 6).map(|k| u8::from(k % 7 == 0 || k % 5 == 0)).collect();
+    io::write_raster(&raster, &SpikeRaster::new(values, 640, 6).unwrap()).unwrap();
+    let json = |p: &Path| -> serde_json::Value { serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap() };
+    let out = dir.path().join("out.json");
+    ok(&["stats", s(&sim), "--out", s(&out)]);
+    assert_eq!(json(&out)["time_course"][0].as_array().unwrap().len(), 16);
+    ok(&["stats", s(&raster), "--out", s(&out)]);
+    assert_eq!(json(&out)["n_samples"], 20, "640 bins in windows of 32");
+    ok(&["compare", "--reference", s(&raster), s(&sim), "--out", s(&out)]);
+    assert_eq!(json(&out)["reference"]["bins"], 16);
+    assert_eq!(json(&out)["reference"]["n_samples"], 40);
+    ok(&[
+        "nearest",
+        "--train",
+        s(&raster),
+        "--generated",
+        s(&sim),
+        "-m",
+        "5",
+        "--out",
+        s(&out),
+    ]);
+    assert_eq!(json(&out)["nearest"].as_array().unwrap().len(), 5);
+    let e = fails(&[
+        "compare",
+        "--reference",
+        s(&raster),
+        s(&sim),
+        "--window",
+        "32",
+        "--out",
+        s(&out),
+    ]);
+    assert!(e.contains("sim16.npy") && e.contains("samples of 16 bins"), "{e}");
 }

@@ -197,6 +197,25 @@ impl SpikeRaster {
         Ok(out)
     }
 
+    /// The matrix read the other way round: for a file whose rows are neurons and columns bins
+    /// (this raster then has `n_bins` = neurons). Bin width and start time are kept; unit ids,
+    /// which label columns, are dropped.
+    pub fn transposed(&self) -> SpikeRaster {
+        let (rows, cols) = (self.n_bins, self.n_neurons);
+        let counts = (0..cols)
+            .flat_map(|c| (0..rows).map(move |r| self.counts[r * cols + c]))
+            .collect();
+        SpikeRaster {
+            counts,
+            n_bins: cols,
+            n_neurons: rows,
+            bin_width_ms: self.bin_width_ms,
+            t_start_s: self.t_start_s,
+            unit_ids: None,
+            origin: self.origin.clone(),
+        }
+    }
+
     /// The same raster with every count above 1 set to 1.
     pub fn clipped_to_binary(mut self) -> Self {
         for c in &mut self.counts {
@@ -226,6 +245,17 @@ mod tests {
         assert_eq!(s.counts(), &[3, 1, 4, 2, 5, 3]);
         assert_eq!(s.unit_ids(), Some(&[13, 11][..]));
         assert_eq!(s.bin_width_ms, Some(20.0));
+    }
+
+    #[test]
+    fn transposed_swaps_rows_and_columns() {
+        let t = raster().transposed();
+        assert_eq!((t.n_bins(), t.n_neurons()), (4, 3));
+        for (bin, neuron) in [(0, 0), (3, 1), (2, 2)] {
+            assert_eq!(t.get(bin, neuron), raster().get(neuron, bin));
+        }
+        assert_eq!((t.unit_ids(), t.bin_width_ms), (None, Some(20.0)));
+        assert_eq!(t.transposed().counts(), raster().counts());
     }
 
     #[test]

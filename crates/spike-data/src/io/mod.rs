@@ -175,6 +175,19 @@ pub fn read(path: &Path, options: &ReadOptions) -> Result<Loaded> {
             });
         }
     };
+    if let SpikeData::Raster(r) = &data
+        && r.n_neurons() > r.n_bins()
+    {
+        tracing::warn!(
+            "{}: '{key}' has {} rows and {} columns, read as {} time bins of {} neurons (rows are bins); \
+             if its rows are neurons, transpose it: spikegan data convert --transpose",
+            path.display(),
+            r.n_bins(),
+            r.n_neurons(),
+            r.n_bins(),
+            r.n_neurons()
+        );
+    }
     Ok(Loaded { format, key, data })
 }
 

@@ -109,6 +109,9 @@ pub struct ConvertArgs {
     pub output: PathBuf,
     #[command(flatten)]
     pub key: KeyArg,
+    /// The input matrix has neurons in rows and time bins in columns: write it the other way round.
+    #[arg(long)]
+    pub transpose: bool,
 }
 
 #[derive(Args, Debug)]
@@ -347,7 +350,17 @@ fn windows(a: &WindowsArgs) -> anyhow::Result<Outcome> {
 }
 
 fn convert(a: &ConvertArgs) -> anyhow::Result<Outcome> {
-    let loaded = load(&a.input, a.key.key.as_deref())?;
+    let mut loaded = load(&a.input, a.key.key.as_deref())?;
+    if a.transpose {
+        match &loaded.data {
+            SpikeData::Raster(r) => loaded.data = SpikeData::Raster(r.transposed()),
+            other => bail!(
+                "{}: --transpose applies to a 2-D matrix, but the file holds {}",
+                a.input.display(),
+                kind(other)
+            ),
+        }
+    }
     let out = &a.output;
     let is_nwb_out = out.extension().is_some_and(|e| e.eq_ignore_ascii_case("nwb"));
     match (&loaded.data, is_nwb_out) {

@@ -21,7 +21,7 @@ use spikegan_model::train::{Trainer, TrainingData};
 use spikegan_model::{Arch, ModelConfig, TrainingConfig, checkpoint};
 
 use super::load;
-use super::stats::samples_of;
+use super::stats::{samples_of, window_for};
 use crate::Outcome;
 use crate::backend::{Backend, device};
 
@@ -33,9 +33,9 @@ pub struct TrainArgs {
     /// MAT variable / HDF5 dataset.
     #[arg(long, visible_alias = "dataset")]
     pub key: Option<String>,
-    /// Window length T in bins (raster input).
-    #[arg(long, default_value_t = 32)]
-    pub window: usize,
+    /// Window length T in bins for raster input (default 32; samples keep their own T).
+    #[arg(long)]
+    pub window: Option<usize>,
     /// Bins between training windows (default 1: every sliding window, as the paper).
     #[arg(long, default_value_t = 1)]
     pub stride: usize,
@@ -223,7 +223,7 @@ fn logged_seconds(log: &Path) -> f64 {
 
 pub fn train(a: &TrainArgs) -> anyhow::Result<Outcome> {
     let loaded = load(&a.data, a.key.as_deref())?;
-    let set = samples_of(&loaded, &a.data, a.window, Some(a.stride), None)?;
+    let set = samples_of(&loaded, &a.data, window_for(a.window, &[&loaded]), Some(a.stride), None)?;
     let base = device(a.backend)?;
     let dev = base.clone().autodiff();
     let resuming = a.resume && checkpoint::checkpoint_dir(&a.out).is_ok();

@@ -19,9 +19,10 @@ use crate::Outcome;
 /// How to turn a file into samples.
 #[derive(Args, Debug, Clone)]
 pub struct Windowing {
-    /// Window length T in bins, for raster input (samples input must already have this T).
-    #[arg(long, default_value_t = 32)]
-    pub window: usize,
+    /// Window length T in bins, for raster input (default: the T of the sample files given, else 32;
+    /// samples input must already have this T).
+    #[arg(long)]
+    pub window: Option<usize>,
     /// Bins between window starts for raster input (default: the window length, non-overlapping; 1 = sliding).
     #[arg(long)]
     pub stride: Option<usize>,
@@ -91,9 +92,9 @@ pub struct NearestArgs {
     /// Number of generated samples to search for.
     #[arg(short, default_value_t = 100)]
     pub m: usize,
-    /// Window length T in bins, for raster input.
-    #[arg(long, default_value_t = 32)]
-    pub window: usize,
+    /// Window length T in bins, for raster input (default: the T of the sample files given, else 32).
+    #[arg(long)]
+    pub window: Option<usize>,
     /// Stride of the generated windows for raster input (default: the window length).
     #[arg(long)]
     pub stride: Option<usize>,
@@ -184,6 +185,23 @@ pub fn higher_order(a: &HigherOrderArgs) -> anyhow::Result<Outcome> {
 }
 
 /// Samples from loaded data: a raster is cut into windows, samples are used as they are.
+/// Window length for raster input when `--window` is not given.
+pub const DEFAULT_WINDOW: usize = 32;
+
+/// The window length T: `explicit`, else the T of the first sample set among `files` (rasters
+/// are then cut to match it), else [`DEFAULT_WINDOW`].
+pub fn window_for(explicit: Option<usize>, files: &[&Loaded]) -> usize {
+    explicit.unwrap_or_else(|| {
+        files
+            .iter()
+            .find_map(|l| match &l.data {
+                SpikeData::Samples(s) => Some(s.n_bins()),
+                _ => None,
+            })
+            .unwrap_or(DEFAULT_WINDOW)
+    })
+}
+
 pub fn samples_of<'a>(
     loaded: &'a Loaded,
     path: &Path,
@@ -202,7 +220,7 @@ pub fn samples_of<'a>(
         SpikeData::Samples(s) => {
             if s.n_bins() != window {
                 bail!(
-                    "{}: '{}' holds samples of {} bins, but --window is {window}",
+                    "{}: '{}' holds samples of {} bins, but windows of {window} bins are used here (--window, or the T of the other sample files)",
                     path.display(),
                     loaded.key,
                     s.n_bins()
@@ -231,7 +249,13 @@ fn matrix(values: &[f64], cols: usize) -> Value {
 pub fn stats(a: &StatsArgs) -> anyhow::Result<Outcome> {
     let loaded = load(&a.data, a.key.as_deref())?;
     let w = &a.windowing;
-    let set = samples_of(&loaded, &a.data, w.window, w.stride, w.max_samples)?;
+    let set = samples_of(
+        &loaded,
+        &a.data,
+        window_for(w.window, &[&loaded]),
+        w.stride,
+        w.max_samples,
+    )?;
     let st = paper_stats(&set);
     let h = entropy(bin_pattern_counts(&set)?.values());
     let bin_ms = bin_width_ms(&a.data, &loaded, a.bin_ms);
@@ -305,19 +329,27 @@ fn print_summary(st: &PaperStats, rates: Option<&[f64]>, entropy_bits: f64) {
 pub fn compare(a: &CompareArgs) -> anyhow::Result<Outcome> {
     let w = &a.windowing;
     let ref_loaded = load(&a.reference, a.key.as_deref())?;
+    let model_files = a
+        .models
+        .iter()
+        .map(|path| Ok((path, load(path, a.model_key.as_deref())?)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let all: Vec<&Loaded> = std::iter::once(&ref_loaded)
+        .chain(model_files.iter().map(|(_, l)| l))
+        .collect();
+    let window = window_for(w.window, &all);
     let reference = samples_of(
         &ref_loaded,
         &a.reference,
-        w.window,
+        window,
         a.reference_stride,
         a.reference_max_samples,
     )?;
     let ref_stats = paper_stats(&reference);
     let mut models = serde_json::Map::new();
     let mut rows = Vec::new();
-    for path in &a.models {
-        let loaded = load(path, a.model_key.as_deref())?;
-        let set = samples_of(&loaded, path, w.window, w.stride, w.max_samples)?;
+    for (path, loaded) in &model_files {
+        let set = samples_of(loaded, path, window, w.stride, w.max_samples)?;
         let errors = paper_errors(&paper_stats(&set), &ref_stats)
             .with_context(|| format!("{} against {}", path.display(), a.reference.display()))?;
         let obj: serde_json::Map<String, Value> =
@@ -367,14 +399,18 @@ pub fn compare(a: &CompareArgs) -> anyhow::Result<Outcome> {
 
 pub fn nearest(a: &NearestArgs) -> anyhow::Result<Outcome> {
     let train_loaded = load(&a.train, None)?;
-    let train = samples_of(&train_loaded, &a.train, a.window, Some(a.train_stride), None)?;
-    let same = a.train == a.generated && a.stride.unwrap_or(a.window) == a.train_stride;
-    let gen_loaded;
-    let generated = if same {
-        train.clone()
+    let gen_loaded = if a.train == a.generated {
+        None
     } else {
-        gen_loaded = load(&a.generated, None)?;
-        samples_of(&gen_loaded, &a.generated, a.window, a.stride, None)?
+        Some(load(&a.generated, None)?)
+    };
+    let window = window_for(a.window, &[&train_loaded, gen_loaded.as_ref().unwrap_or(&train_loaded)]);
+    let train = samples_of(&train_loaded, &a.train, window, Some(a.train_stride), None)?;
+    let same = gen_loaded.is_none() && a.stride.unwrap_or(window) == a.train_stride;
+    let generated = match &gen_loaded {
+        _ if same => train.clone(),
+        Some(g) => samples_of(g, &a.generated, window, a.stride, None)?,
+        None => samples_of(&train_loaded, &a.train, window, a.stride, None)?,
     };
     let found = nearest_samples(&generated, &train, a.m, same)?;
     let distances: Vec<u32> = found.iter().map(|n| n.distance).collect();

@@ -221,12 +221,15 @@ pub fn fit(a: &FitArgs) -> anyhow::Result<Outcome> {
             let d = &fit.diagnostics;
             let z = &d.residual_z;
             println!(
-                "{}: {} fitted by {} in {} iterations, {:.1} s; max |residual| {:.2e}; \
+                "{}: {} fitted by {}{}, {:.1} s; max |residual| {:.2e}; \
                  RMS residual in standard errors: rates {:.2}, pairs {:.2}, P(K) {:.2}",
                 a.out.display(),
                 baseline.describe(),
                 d.method,
-                d.iterations,
+                match d.iterations {
+                    0 => String::new(),
+                    n => format!(" in {n} iterations"),
+                },
                 d.seconds,
                 d.max_abs_residual,
                 z.rates_rms,

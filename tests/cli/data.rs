@@ -5,7 +5,7 @@ use std::path::Path;
 use spike_data::io::{self, SpikeData};
 use spike_data::{DataOrigin, SpikeRaster, SpikeTrains, UnitTrain};
 
-use crate::{fails, ok, raster_of, read, retina, s, shared, spikegan};
+use crate::{fails, ok, raster_of, read, retina, s, shared, simulate_uniform, spikegan};
 
 #[test]
 fn info_describes_the_retina_recording() {
@@ -477,20 +477,7 @@ fn a_neurons_by_bins_matrix_is_flagged_and_can_be_transposed() {
     let out = spikegan(&["data", "info", s(&fixed)]);
     assert!(!String::from_utf8_lossy(&out.stderr).contains("transpose"));
     let sim = dir.path().join("sim.npy");
-    ok(&[
-        "simulate",
-        "uniform",
-        "--neurons",
-        "4",
-        "--bins",
-        "8",
-        "--samples",
-        "5",
-        "--seed",
-        "1",
-        "--out",
-        s(&sim),
-    ]);
+    simulate_uniform(&sim, 4, 8, 5, 1);
     let e = fails(&["data", "convert", s(&sim), s(&fixed), "--transpose"]);
     assert!(e.contains("sim.npy") && e.contains("applies to a 2-D matrix"), "{e}");
 }

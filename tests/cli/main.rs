@@ -41,6 +41,27 @@ pub(crate) fn small_gan_config(dir: &Path, neurons: usize, bins: usize) -> PathB
     path
 }
 
+/// `spikegan simulate uniform` of `neurons` x `bins` samples (rate 0.2, groups of 2) into `out`.
+pub(crate) fn simulate_uniform(out: &Path, neurons: usize, bins: usize, samples: usize, seed: u64) {
+    let [n, t, k, seed] = [neurons, bins, samples, seed as usize].map(|v| v.to_string());
+    ok(&[
+        "simulate",
+        "uniform",
+        "--neurons",
+        &n,
+        "--bins",
+        &t,
+        "--samples",
+        &k,
+        "--rate",
+        "0.2",
+        "--seed",
+        &seed,
+        "--out",
+        s(out),
+    ]);
+}
+
 pub(crate) fn retina() -> PathBuf {
     shared().join("retina50/original_data_num_neurons_50_1.mat")
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 use spike_data::SpikeRaster;
 use spike_data::io::{self};
 
-use crate::{fails, ok, retina, s, shared};
+use crate::{fails, ok, retina, s, shared, simulate_uniform};
 
 /// The paper's Fig. 3 comparison (first 8192 non-overlapping windows of the published k-pairwise
 /// and DG samples against all 283010 sliding windows of the recording), against values computed
@@ -258,22 +258,7 @@ fn higher_order_check_of_small_simulated_sets() {
 fn the_window_defaults_to_the_sample_files_length() {
     let dir = tempfile::tempdir().unwrap();
     let sim = dir.path().join("sim16.npy");
-    ok(&[
-        "simulate",
-        "uniform",
-        "--neurons",
-        "6",
-        "--bins",
-        "16",
-        "--samples",
-        "300",
-        "--rate",
-        "0.2",
-        "--seed",
-        "2",
-        "--out",
-        s(&sim),
-    ]);
+    simulate_uniform(&sim, 6, 16, 300, 2);
     let raster = dir.path().join("raster.npy");
     let values: Vec<u8> = (0..640 * 6).map(|k| u8::from(k % 7 == 0 || k % 5 == 0)).collect();
     io::write_raster(&raster, &SpikeRaster::new(values, 640, 6).unwrap()).unwrap();

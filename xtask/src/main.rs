@@ -124,34 +124,14 @@ fn ci() -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     setup()?;
     run("cargo", &["fmt", "--all", "--check"], &[])?;
-    run(
-        "cargo",
-        &[
-            "clippy",
-            "--workspace",
-            "--all-targets",
-            "--quiet",
-            "--",
-            "-D",
-            "warnings",
-        ],
-        &[],
-    )?;
-    // The build for machines without libhdf5 (docs/gpu.md): MAT v5 and .npy only.
-    run(
-        "cargo",
-        &[
-            "clippy",
-            "-p",
-            "spikegan-cli",
-            "--no-default-features",
-            "--quiet",
-            "--",
-            "-D",
-            "warnings",
-        ],
-        &[],
-    )?;
+    // Everything, then the CLI built for machines without libhdf5 (docs/gpu.md: MAT v5 and .npy only).
+    for target in [
+        &["--workspace", "--all-targets"][..],
+        &["-p", "spikegan-cli", "--no-default-features"],
+    ] {
+        let args = [&["clippy"][..], target, &["--quiet", "--", "-D", "warnings"]].concat();
+        run("cargo", &args, &[])?;
+    }
     run("cargo", &["test", "--workspace", "--quiet"], &[])?;
     run(
         "cargo",

@@ -158,6 +158,14 @@ fn the_dg_moment_fit_can_be_set_from_the_command_line() {
     assert!(report.contains("then fitted to the pair means"), "{report}");
     let fit = &d["moment_fit"];
     assert!(fit["chi2_per_pair_after"].as_f64().unwrap() < fit["chi2_per_pair_before"].as_f64().unwrap());
+    assert_eq!(fit["weighting"], "Balanced");
+    assert!(report.contains("balanced misfit per pair"), "{report}");
+    let (report, d) = diagnostics(&["--pair-weighting", "standard-error"]);
+    assert_eq!(d["moment_fit"]["weighting"], "StandardError");
+    assert!(
+        !report.contains("misfit per pair") && report.contains("chi2 per pair"),
+        "{report}"
+    );
     let (report, d) = diagnostics(&["--moment-fit-iterations", "0"]);
     assert!(
         !report.contains("then fitted") && report.contains("projected"),

@@ -18,9 +18,10 @@
 //! - Lag 0 (both models): when the N x N matrix is not positive definite it is replaced by the
 //!   nearest correlation matrix with eigenvalues >= `min_eigenvalue` ([`crate::correlation`]),
 //!   how far it moved logged and saved, and that matrix is refined by fitting the pair means
-//!   directly in units of their sampling errors (`latent_fit`, `moment_fit_iterations`; chi2 per
-//!   pair before and after saved), because the projection moves every entry alike although the
-//!   busy neurons' pairs matter most for what the model does.
+//!   directly (`latent_fit`, `moment_fit_iterations`, `pair_weighting`: by default their absolute
+//!   misfit, which is what covariance errors measure; chi2 per pair before and after saved),
+//!   because the projection moves every entry alike although the busy neurons' pairs matter most
+//!   for what the model does.
 //! - Lags 1..T-1 (spatio-temporal): refractoriness (a lag-1 pair mean near 0, latent
 //!   correlation near -1) next to slow positive correlations at longer lags is impossible for a
 //!   stationary Gaussian process. The lags are made valid one at a time by the multivariate
@@ -54,6 +55,7 @@ use statrs::distribution::{ContinuousCDF, Normal};
 use crate::correlation::{Projection, nearest_correlation};
 use crate::error::{BaselineError, Result};
 use crate::lag_extension::{LagExtension, valid_extension};
+pub use crate::latent_fit::PairWeighting;
 use crate::latent_fit::{MomentFit, PairTargets, fit_to_pair_means};
 use crate::moments::lagged_pair_means;
 
@@ -87,6 +89,10 @@ pub struct DgParams {
     /// moment fit that refines the projected matrix ([`crate::latent_fit`]); 0 keeps the projection.
     #[serde(default = "default_moment_fit_iterations")]
     pub moment_fit_iterations: usize,
+    /// How the moment fit weighs the pair means' misfits (model files from before this setting
+    /// were fitted with [`PairWeighting::StandardError`]).
+    #[serde(default = "legacy_pair_weighting")]
+    pub pair_weighting: PairWeighting,
     /// Spatio-temporal: the largest singular value allowed in a lag's partial correlation
     /// ([`crate::lag_extension`]), in (0, 1); closer to 1 keeps more of impossible lagged
     /// targets at the price of a nearly singular latent process.
@@ -116,6 +122,10 @@ fn default_max_partial_correlation() -> f64 {
     0.95
 }
 
+fn legacy_pair_weighting() -> PairWeighting {
+    PairWeighting::StandardError
+}
+
 fn default_moment_fit_iterations() -> usize {
     300
 }
@@ -130,6 +140,7 @@ impl DgParams {
             projection_tolerance: 1e-6,
             projection_max_iterations: 200,
             moment_fit_iterations: default_moment_fit_iterations(),
+            pair_weighting: PairWeighting::default(),
             max_partial_correlation: default_max_partial_correlation(),
             fitted_lags: default_fitted_lags(),
             lag0_floor: default_lag0_floor(),
@@ -405,8 +416,10 @@ impl DgParams {
             bins: &Mat::from_fn(n, n, |_, _| n_bins as f64),
             skip: &skip,
         };
-        let (fitted, report) = fit_to_pair_means(&targets, &valid, self.moment_fit_iterations);
+        let (fitted, report) = fit_to_pair_means(&targets, self.pair_weighting, &valid, self.moment_fit_iterations);
         tracing::info!(
+            misfit_per_pair_before = report.misfit_per_pair.0,
+            misfit_per_pair_after = report.misfit_per_pair.1,
             chi2_per_pair_before = report.chi2_per_pair_before,
             chi2_per_pair_after = report.chi2_per_pair_after,
             iterations = report.iterations,

@@ -1,7 +1,7 @@
 //! Dichotomized Gaussian fits: moments of samples against targets, temporal structure, degenerate
 //! rates, saving and loading.
 
-use baselines::dg::{DgKind, DgParams, GAMMA_BOUND};
+use baselines::dg::{DgKind, DgParams, GAMMA_BOUND, PairWeighting};
 use baselines::moments::{PatternMoments, lagged_pair_means};
 use baselines::{Baseline, FittedOn};
 use rand::{RngExt, SeedableRng};
@@ -195,36 +195,65 @@ fn the_moment_fit_matches_the_pair_means_better_than_the_projection_alone() {
     }
     .fit(&data)
     .unwrap();
-    let fitted = DgParams::new(DgKind::Spatial, 1).fit(&data).unwrap();
     assert!(projected.diagnostics.moment_fit.is_none());
-    let report = fitted
-        .diagnostics
-        .moment_fit
-        .clone()
-        .expect("the solved matrix was not valid");
-    assert!(!fitted.diagnostics.projection.was_positive_definite);
-    assert!(
-        report.chi2_per_pair_after < 0.5 * report.chi2_per_pair_before,
-        "{report:?}"
-    );
-    // The samples say the same: squared misfit of the pair means, in units of their errors.
-    let misfit = |model: &baselines::dg::DgModel| {
+    // Squared misfit of the samples' pair means, weighted as each PairWeighting weighs it.
+    let misfit = |model: &baselines::dg::DgModel, weighting: PairWeighting| {
         let s = model.sample(200_000, 1, 4).unwrap();
         let m = PatternMoments::of_raster(&s.concatenated()).unwrap();
-        let mut chi2 = 0.0;
+        let mut sum = 0.0;
         for i in 0..n {
             for j in i + 1..n {
                 let (got, want) = (m.pair_means[i * n + j], target[i * n + j]);
-                chi2 += (got - want).powi(2) / (want.max(1e-4) * (1.0 - want) / bins as f64);
+                let variance = want.max(1e-4) * (1.0 - want) / bins as f64;
+                sum += (got - want).powi(2)
+                    / match weighting {
+                        PairWeighting::StandardError => variance,
+                        PairWeighting::Absolute => 1.0,
+                        PairWeighting::Balanced => variance.sqrt(),
+                    };
             }
         }
-        chi2
+        sum
     };
-    let (before, after) = (misfit(&projected), misfit(&fitted));
-    assert!(
-        after < 0.5 * before,
-        "pair-mean chi2 of samples: projected {before}, fitted {after}"
-    );
+    let weightings = [
+        PairWeighting::Absolute,
+        PairWeighting::StandardError,
+        PairWeighting::Balanced,
+    ];
+    let mut fitted_models = Vec::new();
+    for weighting in weightings {
+        let fitted = DgParams {
+            pair_weighting: weighting,
+            ..DgParams::new(DgKind::Spatial, 1)
+        }
+        .fit(&data)
+        .unwrap();
+        let report = fitted
+            .diagnostics
+            .moment_fit
+            .clone()
+            .expect("the solved matrix was not valid");
+        assert!(!fitted.diagnostics.projection.was_positive_definite);
+        assert_eq!(report.weighting, weighting);
+        assert!(report.misfit_per_pair.1 < 0.9 * report.misfit_per_pair.0, "{report:?}");
+        // The samples say the same, in the fit's own measure.
+        let (before, after) = (misfit(&projected, weighting), misfit(&fitted, weighting));
+        assert!(
+            after < before,
+            "{weighting:?} misfit of samples: projected {before}, fitted {after}"
+        );
+        fitted_models.push(fitted);
+    }
+    // Absolute and chi2 each win in their own measure over the other two; chi2 halves its own.
+    let (absolute, chi2, balanced) = (&fitted_models[0], &fitted_models[1], &fitted_models[2]);
+    for other in [chi2, balanced] {
+        assert!(misfit(absolute, PairWeighting::Absolute) < misfit(other, PairWeighting::Absolute));
+    }
+    for other in [absolute, balanced] {
+        assert!(misfit(chi2, PairWeighting::StandardError) < misfit(other, PairWeighting::StandardError));
+    }
+    assert!(misfit(chi2, PairWeighting::StandardError) < 0.5 * misfit(&projected, PairWeighting::StandardError));
+    let fitted = balanced;
     let valid = fitted.sampling_correlation();
     for a in 0..n {
         assert!((valid[(a, a)] - 1.0).abs() < 1e-12);

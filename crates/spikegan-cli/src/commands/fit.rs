@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use baselines::dg::{DgKind, DgParams};
+use baselines::dg::{DgKind, DgParams, PairWeighting};
 use baselines::maxent::{MaxEntKind, MaxEntParams};
 use baselines::{Baseline, FittedOn};
 use clap::{Args, ValueEnum};
@@ -29,6 +29,17 @@ pub enum ModelKind {
     Dg,
     /// Spatio-temporal dichotomized Gaussian over windows of --window bins (Lyamzin et al. 2010).
     DgTemporal,
+}
+
+/// How a DG's moment fit weighs the pair means (`baselines::dg::PairWeighting`).
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum PairWeightingArg {
+    /// Each pair in units of sqrt(its sampling error x the pairs' RMS one): between the two others.
+    Balanced,
+    /// Every pair alike: the absolute misfit, what covariance errors measure (rare pairs drift).
+    Absolute,
+    /// Each pair in units of its own sampling error (chi2): rare pairs count more.
+    StandardError,
 }
 
 #[derive(Args, Debug)]
@@ -64,6 +75,9 @@ pub struct FitArgs {
     /// when the solved one is not positive definite (0 = keep the nearest-correlation projection).
     #[arg(long)]
     pub moment_fit_iterations: Option<usize>,
+    /// Dichotomized Gaussian: how the moment fit weighs the pair means.
+    #[arg(long, value_enum, default_value = "balanced")]
+    pub pair_weighting: PairWeightingArg,
     /// Spatio-temporal DG: largest singular value kept in a lag's partial correlation, in (0, 1)
     /// (lagged correlations no stationary Gaussian has are clipped to it).
     #[arg(long)]
@@ -210,6 +224,11 @@ pub fn fit(a: &FitArgs) -> anyhow::Result<Outcome> {
             if let Some(f) = a.lag0_floor {
                 params.lag0_floor = f;
             }
+            params.pair_weighting = match a.pair_weighting {
+                PairWeightingArg::Balanced => PairWeighting::Balanced,
+                PairWeightingArg::Absolute => PairWeighting::Absolute,
+                PairWeightingArg::StandardError => PairWeighting::StandardError,
+            };
             let model = params.fit(&raster).with_context(context)?;
             Baseline::DichotomizedGaussian { fitted_on, model }
         }
@@ -263,8 +282,18 @@ pub fn fit(a: &FitArgs) -> anyhow::Result<Outcome> {
                 } else {
                     let refit = d.moment_fit.as_ref().map_or(String::new(), |m| {
                         format!(
-                            ", then fitted to the pair means (chi2 per pair {:.2} -> {:.2}, {} iterations)",
-                            m.chi2_per_pair_before, m.chi2_per_pair_after, m.iterations
+                            ", then fitted to the pair means ({}chi2 per pair {:.2} -> {:.2}, {} iterations)",
+                            match m.weighting {
+                                PairWeighting::StandardError => String::new(),
+                                w => format!(
+                                    "{w:?} misfit per pair {:.2} -> {:.2}; ",
+                                    m.misfit_per_pair.0, m.misfit_per_pair.1
+                                )
+                                .to_lowercase(),
+                            },
+                            m.chi2_per_pair_before,
+                            m.chi2_per_pair_after,
+                            m.iterations
                         )
                     });
                     format!(

@@ -7,9 +7,14 @@
 //! preconditioned by the data's feature covariance (the Hessian of log Z at the optimum, up to
 //! the unmatched higher moments; exact, so free of sampling noise), ridged, each component of a
 //! step limited to +-1, and the step shortened until the log-likelihood gain, estimated by
-//! importance sampling from the same samples, is positive. The number of samples per iteration doubles whenever the residuals are
-//! within twice the tolerance; the fit stops when, at the largest sample size, the RMS residual
-//! of every group (rates, pair means, P(K)) is within `tolerance_z` standard errors.
+//! importance sampling from the same samples, is positive. The number of samples per iteration
+//! doubles whenever the residuals are within twice the tolerance or stop improving; at the
+//! largest sample size the step fraction then decays as rate / (1 + k / 10) after k iterations
+//! there (Robbins-Monro: with full steps the parameters kept jumping about the optimum by the
+//! noise of each moment estimate, the retina's residuals swinging between 0.7 and 3.4 standard
+//! errors). The fit stops when the RMS residual of every group (rates, pair means, P(K)) is
+//! within `tolerance_z` standard errors (default 0.5); at the iteration limit it returns the
+//! best iterate of the largest sample size.
 
 use faer::linalg::solvers::Solve;
 use faer::{Mat, Side};
@@ -57,7 +62,7 @@ impl Default for McmcParams {
             samples_per_chain_max: 16000,
             learning_rate: 0.7,
             max_iterations: 200,
-            tolerance_z: 0.8,
+            tolerance_z: 0.5,
         }
     }
 }
@@ -325,6 +330,9 @@ pub(crate) fn fit(
     let mut per_chain = p.samples_per_chain_start;
     let mut iterations = 0;
     let mut previous_worst = f64::INFINITY;
+    // Iterations done with the most samples per chain, and the best of them (worst RMS z, theta).
+    let mut at_max = 0usize;
+    let mut best: Option<(f64, Vec<f64>, Vec<f64>, ResidualZ)> = None;
     let (mu, z, converged) = loop {
         iterations += 1;
         let runs: Vec<FeatureRuns> = chains
@@ -353,16 +361,31 @@ pub(crate) fn fit(
             "maxent MCMC fit"
         );
         let worst = z.worst_rms();
-        if per_chain == p.samples_per_chain_max && worst <= p.tolerance_z {
-            break (mu, z, true);
+        if per_chain == p.samples_per_chain_max {
+            if worst <= p.tolerance_z {
+                break (mu, z, true);
+            }
+            at_max += 1;
+            if best.as_ref().is_none_or(|b| worst < b.0) {
+                best = Some((worst, theta.clone(), mu.clone(), z.clone()));
+            }
         }
         if iterations >= p.max_iterations {
             tracing::warn!(
                 iterations,
                 worst_rms_z = worst,
-                "maxent MCMC fit stopped at its iteration limit before the residuals were within noise"
+                best_worst_rms_z = best.as_ref().map(|b| b.0),
+                "maxent MCMC fit stopped at its iteration limit before the residuals were within noise: \
+                 keeping its best iterate"
             );
-            break (mu, z, false);
+            match best.take() {
+                Some((_, best_theta, best_mu, best_z)) => {
+                    theta = best_theta;
+                    model = MaxEntModel::from_theta(layout, &theta);
+                    break (best_mu, best_z, false);
+                }
+                None => break (mu, z, false),
+            }
         }
         // More samples once the residuals are near the tolerance or stop improving (the
         // moment estimates' noise then dominates the steps).
@@ -374,9 +397,13 @@ pub(crate) fn fit(
             .filter(|&k| free[k])
             .map(|k| target[k] - mu[k])
             .collect();
+        // With the most samples, the moment estimates' noise sets the residuals: steps shrink
+        // (Robbins-Monro, 1 / (1 + k / 10)) so that the parameters settle instead of jumping
+        // about the optimum by the noise of each estimate.
+        let rate = p.learning_rate / (1.0 + at_max as f64 / 10.0);
         let mut step = vec![0.0; theta.len()];
         for (k, d) in (0..theta.len()).filter(|&k| free[k]).zip(newton(&g)) {
-            step[k] = (p.learning_rate * d).clamp(-1.0, 1.0);
+            step[k] = (rate * d).clamp(-1.0, 1.0);
         }
         let scale = line_search(&runs, &step, target);
         for k in 0..theta.len() {

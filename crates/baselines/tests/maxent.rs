@@ -128,15 +128,21 @@ fn exact_k_pairwise_fit_matches_every_moment_to_1e_6() {
     assert!((fit.diagnostics.exact.as_ref().unwrap().entropy_bits - h).abs() < 1e-9);
 }
 
+/// An MCMC fit (exact enumeration off) on 16 chains of at most `samples_per_chain_max` samples.
+fn forced_mcmc(kind: MaxEntKind, seed: u64, samples_per_chain_max: usize) -> MaxEntParams {
+    let mut params = MaxEntParams::new(kind).with_seed(seed);
+    params.exact_max_neurons = 0;
+    params.mcmc.chains = 16;
+    params.mcmc.samples_per_chain_max = samples_per_chain_max;
+    params
+}
+
 #[test]
 fn mcmc_fit_agrees_with_the_data_within_sampling_noise() {
     let truth = random_model(12, MaxEntKind::KPairwise, 4);
     let data = MaxEntFit::from(truth).sample(20_000, 2, 5).unwrap().concatenated();
     let target = PatternMoments::of_raster(&data).unwrap();
-    let mut params = MaxEntParams::new(MaxEntKind::KPairwise).with_seed(9);
-    params.exact_max_neurons = 0; // force MCMC
-    params.mcmc.chains = 16;
-    params.mcmc.samples_per_chain_max = 4000;
+    let params = forced_mcmc(MaxEntKind::KPairwise, 9, 4000);
     let fit = params.fit(&data).unwrap();
     assert_eq!(fit.diagnostics.method, "mcmc");
     assert!(fit.diagnostics.converged, "{:?}", fit.diagnostics);
@@ -170,10 +176,7 @@ fn an_mcmc_fit_at_its_iteration_limit_returns_settled_parameters() {
     let truth = random_model(12, MaxEntKind::Pairwise, 7);
     let data = MaxEntFit::from(truth).sample(20_000, 2, 5).unwrap().concatenated();
     let target = PatternMoments::of_raster(&data).unwrap();
-    let mut params = MaxEntParams::new(MaxEntKind::Pairwise).with_seed(3);
-    params.exact_max_neurons = 0; // force MCMC
-    params.mcmc.chains = 16;
-    params.mcmc.samples_per_chain_max = 2000;
+    let mut params = forced_mcmc(MaxEntKind::Pairwise, 3, 2000);
     params.mcmc.tolerance_z = 1e-6;
     params.mcmc.max_iterations = 80;
     let fit = params.fit(&data).unwrap();

@@ -16,12 +16,12 @@
 //! covariance error at 65536 samples is 0.110 with chi2, 0.080 balanced and 0.074 absolute
 //! (docs/benchmarks.md). The chi2 per pair is reported whatever the weighting.
 //!
-//! The minimum is taken over valid matrices Lambda = U U^T whose factor U has unit rows (U = rows of B normalised;
-//! any B gives a valid correlation matrix), with L-BFGS on B from the Cholesky factor of the
-//! projected matrix. se_ab = sqrt(m (1 - m) / n) for a pair mean m over n bins (m at least half
-//! an event). The gradient: d chi2 / d Lambda_ab = 2 r_ab / se_ab * phi_2(gamma_a, gamma_b;
-//! Lambda_ab) (the bivariate normal density), carried through Lambda = U U^T and the row
-//! normalisation.
+//! The minimum is taken over valid matrices Lambda = U U^T whose factor U has unit rows (U = rows
+//! of B normalised; any B gives a valid correlation matrix), with L-BFGS on B from the Cholesky
+//! factor of the projected matrix. se_ab = sqrt(m (1 - m) / n) for a pair mean m over n bins (m
+//! at least half an event). The gradient: d f / d Lambda_ab = 2 r_ab / w_ab * phi_2(gamma_a,
+//! gamma_b; Lambda_ab) (r_ab the weighted residual, phi_2 the bivariate normal density), carried
+//! through Lambda = U U^T and the row normalisation.
 
 use faer::Mat;
 use rayon::prelude::*;

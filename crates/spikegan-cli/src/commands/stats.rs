@@ -184,7 +184,6 @@ pub fn higher_order(a: &HigherOrderArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-/// Samples from loaded data: a raster is cut into windows, samples are used as they are.
 /// Window length for raster input when `--window` is not given.
 pub const DEFAULT_WINDOW: usize = 32;
 
@@ -202,6 +201,7 @@ pub fn window_for(explicit: Option<usize>, files: &[&Loaded]) -> usize {
     })
 }
 
+/// Samples from loaded data: a raster is cut into windows, samples are used as they are.
 pub fn samples_of<'a>(
     loaded: &'a Loaded,
     path: &Path,

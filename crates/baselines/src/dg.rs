@@ -18,8 +18,9 @@
 //! - Lag 0 (both models): when the N x N matrix is not positive definite it is replaced by the
 //!   nearest correlation matrix with eigenvalues >= `min_eigenvalue` ([`crate::correlation`]),
 //!   how far it moved logged and saved, and that matrix is refined by fitting the pair means
-//!   directly (`latent_fit`, `moment_fit_iterations`, `pair_weighting`: by default their absolute
-//!   misfit, which is what covariance errors measure; chi2 per pair before and after saved),
+//!   directly (`latent_fit`, `moment_fit_iterations`, `pair_weighting`: by default each misfit in
+//!   units of sqrt(its sampling error x the RMS one), so that busy pairs, which covariance errors
+//!   are made of, count more than under chi2; chi2 per pair before and after saved),
 //!   because the projection moves every entry alike although the busy neurons' pairs matter most
 //!   for what the model does.
 //! - Lags 1..T-1 (spatio-temporal): refractoriness (a lag-1 pair mean near 0, latent

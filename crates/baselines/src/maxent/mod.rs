@@ -13,8 +13,9 @@
 //!
 //! **Fitting** maximises the likelihood of the data's bins, whose gradient is the mismatch
 //! between data and model moments. The independent model has it in closed form (h_i = logit of
-//! the rate), for any number of neurons. For the others, up to [`MaxEntParams::exact_max_neurons`] neurons (default 20)
-//! all 2^N patterns are enumerated (in parallel) and L-BFGS converges to machine precision
+//! the rate), for any number of neurons. For the others, up to
+//! [`MaxEntParams::exact_max_neurons`] neurons (default 20) all 2^N patterns are enumerated (in
+//! parallel) and L-BFGS converges to machine precision
 //! (log Z, entropy and log-likelihood are then exact). Above that, moments come from Gibbs
 //! sampling on many parallel chains, with preconditioned gradient steps until the residuals
 //! are within the sampling noise (see [`mcmc`]); its Newton step takes at most

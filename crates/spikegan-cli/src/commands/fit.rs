@@ -75,9 +75,9 @@ pub struct FitArgs {
     /// when the solved one is not positive definite (0 = keep the nearest-correlation projection).
     #[arg(long)]
     pub moment_fit_iterations: Option<usize>,
-    /// Dichotomized Gaussian: how the moment fit weighs the pair means.
-    #[arg(long, value_enum, default_value = "balanced")]
-    pub pair_weighting: PairWeightingArg,
+    /// Dichotomized Gaussian: how the moment fit weighs the pair means (default: balanced).
+    #[arg(long, value_enum)]
+    pub pair_weighting: Option<PairWeightingArg>,
     /// Spatio-temporal DG: largest singular value kept in a lag's partial correlation, in (0, 1)
     /// (lagged correlations no stationary Gaussian has are clipped to it).
     #[arg(long)]
@@ -224,11 +224,13 @@ pub fn fit(a: &FitArgs) -> anyhow::Result<Outcome> {
             if let Some(f) = a.lag0_floor {
                 params.lag0_floor = f;
             }
-            params.pair_weighting = match a.pair_weighting {
-                PairWeightingArg::Balanced => PairWeighting::Balanced,
-                PairWeightingArg::Absolute => PairWeighting::Absolute,
-                PairWeightingArg::StandardError => PairWeighting::StandardError,
-            };
+            if let Some(w) = a.pair_weighting {
+                params.pair_weighting = match w {
+                    PairWeightingArg::Balanced => PairWeighting::Balanced,
+                    PairWeightingArg::Absolute => PairWeighting::Absolute,
+                    PairWeightingArg::StandardError => PairWeighting::StandardError,
+                };
+            }
             let model = params.fit(&raster).with_context(context)?;
             Baseline::DichotomizedGaussian { fitted_on, model }
         }
@@ -286,10 +288,15 @@ pub fn fit(a: &FitArgs) -> anyhow::Result<Outcome> {
                             match m.weighting {
                                 PairWeighting::StandardError => String::new(),
                                 w => format!(
-                                    "{w:?} misfit per pair {:.2} -> {:.2}; ",
-                                    m.misfit_per_pair.0, m.misfit_per_pair.1
-                                )
-                                .to_lowercase(),
+                                    "{} misfit per pair {:.2} -> {:.2}; ",
+                                    if w == PairWeighting::Absolute {
+                                        "absolute"
+                                    } else {
+                                        "balanced"
+                                    },
+                                    m.misfit_per_pair.0,
+                                    m.misfit_per_pair.1
+                                ),
                             },
                             m.chi2_per_pair_before,
                             m.chi2_per_pair_after,

@@ -150,8 +150,8 @@ fn train_resume_and_sample() {
     assert!(e.contains("T divisible by 4"), "{e}");
 }
 
-/// `--sampled-fakes`, `--critic-iters` and `--acf-weight` reach the saved configuration (the
-/// preset's unless asked for).
+/// `--sampled-fakes`, `--critic-iters`, `--acf-weight` and `--moment-batch` reach the saved
+/// configuration (the preset's unless asked for).
 #[test]
 fn sampled_fakes_critic_iters_and_acf_weight_are_recorded_in_the_run_configuration() {
     let dir = tempfile::tempdir().unwrap();
@@ -199,6 +199,8 @@ fn sampled_fakes_critic_iters_and_acf_weight_are_recorded_in_the_run_configurati
         "1",
         "--acf-weight",
         "2.5",
+        "--moment-batch",
+        "40",
     ];
     for (flags, want) in [(&asked[..], true), (&[][..], false)] {
         let run = dir.path().join(format!("run{want}"));
@@ -216,6 +218,7 @@ fn sampled_fakes_critic_iters_and_acf_weight_are_recorded_in_the_run_configurati
         // The configuration file has no weight: none unless asked for.
         let acf_weight = if want { Some(2.5) } else { None };
         assert_eq!(saved["autocorrelogram_weight"].as_f64(), acf_weight, "{saved}");
+        assert_eq!(saved["moment_batch"].as_u64(), want.then_some(40), "{saved}");
     }
     // A negative weight is refused before training starts.
     let e = train(&dir.path().join("bad"), &["--acf-weight=-1"], fails);
@@ -223,6 +226,22 @@ fn sampled_fakes_critic_iters_and_acf_weight_are_recorded_in_the_run_configurati
     // So is a weight without the moment term it belongs to (the configuration has none).
     let e = train(&dir.path().join("bad2"), &["--acf-weight", "1"], fails);
     assert!(e.contains("it needs moment_weight > 0"), "{e}");
+    // A moment batch below the critic's batch, or without the moment term, is refused.
+    let batch = serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(&config).unwrap()).unwrap()["batch"]
+        .as_u64()
+        .unwrap();
+    let small = (batch - 1).to_string();
+    let e = train(
+        &dir.path().join("bad3"),
+        &["--moment-weight", "1", "--moment-batch", &small],
+        fails,
+    );
+    assert!(
+        e.contains(&format!("moment_batch must be at least batch ({batch})")),
+        "{e}"
+    );
+    let e = train(&dir.path().join("bad4"), &["--moment-batch", "40"], fails);
+    assert!(e.contains("moment_batch is the moment term's batch"), "{e}");
 }
 
 /// The `moments` preset (issue 7's best) on a small simulated set: after 200 iterations its

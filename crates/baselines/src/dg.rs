@@ -29,8 +29,10 @@
 //!   Levinson recursion ([`crate::lag_extension`]): lag-0 shrunk by `lag0_floor`, lags
 //!   1..=`fitted_lags` kept where valid and otherwise replaced by the closest valid lag (partial
 //!   correlation's singular values at most `max_partial_correlation`) in a norm weighted by how
-//!   much each latent correlation moves the binary pair means, `(phi(gamma_i) phi(gamma_j))^2`;
-//!   longer lags are those of the fitted autoregressive process.
+//!   much each latent correlation moves the binary pair means, `(phi(gamma_i) phi(gamma_j))^2`,
+//!   then refined by fitting that lag's binary pair means themselves (pseudo-Huber misfit at the
+//!   scale of their RMS sampling error, so large misfits count about linearly, as in the L1
+//!   errors of the paper); longer lags are those of the fitted autoregressive process.
 //!   Lag 0, and with it every single-bin statistic, is the spatial model's. (Projecting the
 //!   whole (N T) x (N T) matrix instead, as before, spoiled the rates and covariances and took 16
 //!   minutes on the retina; this takes seconds: docs/benchmarks.md.)
@@ -55,7 +57,7 @@ use statrs::distribution::{ContinuousCDF, Normal};
 
 use crate::correlation::{Projection, nearest_correlation};
 use crate::error::{BaselineError, Result};
-use crate::lag_extension::{LagExtension, valid_extension};
+use crate::lag_extension::{BinaryLagTargets, LagExtension, valid_extension};
 pub use crate::latent_fit::PairWeighting;
 use crate::latent_fit::{MomentFit, PairTargets, fit_to_pair_means};
 use crate::moments::lagged_pair_means;
@@ -264,6 +266,14 @@ fn solve_correlation(g_i: f64, g_j: f64, target: f64, half_event: f64) -> (f64, 
     (0.5 * (a + b), at_end)
 }
 
+/// RMS sampling error sqrt(m (1 - m) / bins) of pair means `means` over `bins` bins (m at least
+/// half an event).
+fn lag_standard_error(means: &[f64], bins: usize) -> f64 {
+    let bins = bins.max(1) as f64;
+    let sum: f64 = means.iter().map(|&m| m.max(0.5 / bins) * (1.0 - m) / bins).sum();
+    (sum / means.len().max(1) as f64).sqrt().max(f64::MIN_POSITIVE)
+}
+
 fn normal() -> Normal {
     Normal::standard()
 }
@@ -349,7 +359,21 @@ impl FitSpikeModel for DgParams {
             // densities at the thresholds), squared.
             let density: Vec<f64> = model.gamma.iter().map(|g| (-0.5 * g * g).exp()).collect();
             let weight = Mat::from_fn(n, n, |a, b| (density[a] * density[b]).powi(2));
-            let (lags, extension) = valid_extension(&targets, bins, self.max_partial_correlation, Some(&weight))?;
+            // The binary pair means the fitted lags should give, to refine clipped lags with.
+            let binary = BinaryLagTargets {
+                gamma: &model.gamma,
+                means: (0..bins.min(self.fitted_lags + 1))
+                    .map(|tau| Mat::from_fn(n, n, |j, i| means[(tau * n + i) * n + j]))
+                    .collect(),
+                scale: lag_standard_error(&means[n * n..bins.min(self.fitted_lags + 1) * n * n], data.n_bins() - 1),
+            };
+            let (lags, extension) = valid_extension(
+                &targets,
+                bins,
+                self.max_partial_correlation,
+                Some(&weight),
+                Some(&binary),
+            )?;
             if extension.clipped_lags > 0 {
                 tracing::warn!(
                     clipped_lags = extension.clipped_lags,

@@ -9,12 +9,14 @@
 //! `R(m)` is kept where it is valid; otherwise it is replaced by the valid lag closest to it in a
 //! weighted Frobenius norm (when weights are given; the singular values of `K_m` are then at most
 //! `max_partial`, found by accelerated projected gradient from the clipped `K_m`), or by `K_m`
-//! with its singular values above `max_partial` set to `max_partial`. `R(0)` is kept exactly, so a model built this way has
+//! with its singular values above `max_partial` set to `max_partial`; with binary targets
+//! ([`BinaryLagTargets`]) that lag is then refined to fit the binary pair means it gives. `R(0)` is kept exactly, so a model built this way has
 //! the same single-bin statistics as its `R(0)`; and each order's prediction-error covariance stays
 //! at least `1 - max_partial^2` times the previous one, so the block-Toeplitz matrix of any window
 //! is positive definite.
 
 use faer::{Mat, Side};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::correlation::min_eigenvalue;
@@ -34,6 +36,10 @@ pub struct LagExtension {
     /// predictable, see [`MIN_ERROR_VARIANCE`]).
     #[serde(default)]
     pub fitted_lags: usize,
+    /// Per lag refined to its binary pair means: the sum of |pair mean - target| over its N x N
+    /// entries before and after the refinement.
+    #[serde(default)]
+    pub pair_mean_misfit: Vec<(f64, f64)>,
 }
 
 /// Lags stop being fitted once a prediction-error covariance has an eigenvalue below this: a
@@ -63,6 +69,7 @@ pub(crate) fn valid_extension(
     lag_count: usize,
     max_partial: f64,
     weight: Option<&Mat<f64>>,
+    binary: Option<&BinaryLagTargets>,
 ) -> Result<(Vec<Mat<f64>>, LagExtension)> {
     let Some(r0) = targets.first() else {
         return Ok((Vec::new(), LagExtension::default()));
@@ -102,9 +109,18 @@ pub(crate) fn valid_extension(
         let (lv, lu) = (llt_v.L(), llt_u.L());
         let k = if largest > max_partial {
             report.clipped_lags += 1;
-            match weight {
+            let projected = match weight {
                 Some(w) => weighted_projection(clipped, &delta_target, lv, lu, w, max_partial)?,
                 None => clipped,
+            };
+            match binary.and_then(|b| Some((b, b.means.get(m)?))) {
+                Some((b, means)) if report.fitted_lags == m => {
+                    let (refined, before, after) =
+                        binary_refinement(projected, &predicted, lv, lu, b, means, max_partial)?;
+                    report.pair_mean_misfit.push((before, after));
+                    refined
+                }
+                _ => projected,
             }
         } else {
             k
@@ -194,6 +210,99 @@ fn weighted_projection(
     Ok(k)
 }
 
+/// What a dichotomized Gaussian's lags should give in binary: the pair means
+/// E[s_a(t + tau) s_b(t)] of each fitted lag, oriented as `R(tau)`, with s_a = [x_a > -gamma_a]
+/// (x standard normal, gamma_a the latent mean).
+pub(crate) struct BinaryLagTargets<'a> {
+    /// Latent means, length N.
+    pub gamma: &'a [f64],
+    /// Per lag tau (index tau; index 0, lag 0, is not used): target pair means, N x N.
+    pub means: Vec<Mat<f64>>,
+    /// Pseudo-Huber scale of the misfits: those below it count quadratically, larger ones about
+    /// linearly, as in the L1 sums of the paper's errors (e.g. the pair means' RMS sampling error).
+    pub scale: f64,
+}
+
+/// Iterations of the binary refinement.
+const BINARY_ITERATIONS: usize = 300;
+
+/// Pseudo-Huber misfit of the binary pair means that lag `predicted + Lv K Lu^T` gives against
+/// `means`, the sum of their absolute misfits, and the first's gradient with respect to `K`.
+fn binary_misfit(
+    k: &Mat<f64>,
+    predicted: &Mat<f64>,
+    lv: faer::MatRef<'_, f64>,
+    lu: faer::MatRef<'_, f64>,
+    targets: &BinaryLagTargets,
+    means: &Mat<f64>,
+) -> (f64, f64, Mat<f64>) {
+    let n = k.nrows();
+    let lag = predicted + lv * k * lu.transpose();
+    let rows: Vec<(f64, f64, Vec<f64>)> = (0..n)
+        .into_par_iter()
+        .map(|a| {
+            let (mut f, mut l1) = (0.0, 0.0);
+            let row = (0..n)
+                .map(|b| {
+                    let r = lag[(a, b)].clamp(-1.0 + 1e-12, 1.0 - 1e-12);
+                    let (h, k) = (-targets.gamma[a], -targets.gamma[b]);
+                    let misfit = owens_t::biv_norm(h, k, r) - means[(a, b)];
+                    l1 += misfit.abs();
+                    let e = misfit / targets.scale;
+                    let root = (1.0 + e * e).sqrt();
+                    f += root - 1.0;
+                    let one_minus = 1.0 - r * r;
+                    let density = (-(h * h - 2.0 * r * h * k + k * k) / (2.0 * one_minus)).exp()
+                        / (2.0 * std::f64::consts::PI * one_minus.sqrt());
+                    e / root / targets.scale * density
+                })
+                .collect();
+            (f, l1, row)
+        })
+        .collect();
+    let f = rows.iter().map(|r| r.0).sum();
+    let l1 = rows.iter().map(|r| r.1).sum();
+    let d_lag = Mat::from_fn(n, n, |a, b| rows[a].2[b]);
+    (f, l1, lv.transpose() * d_lag * lu)
+}
+
+/// The partial correlation `K` (singular values <= `max`) whose lag gives binary pair means
+/// closest to `means` in the pseudo-Huber misfit of [`BinaryLagTargets`], by projected gradient
+/// with backtracking from `start`; also the sums of absolute misfits before and after. The
+/// latent-space projection weighs each entry by its effect on
+/// the pair means near zero correlation; this fits the pair means themselves, which matters for
+/// the entries driven to the ends of their range (refractory autocorrelations).
+fn binary_refinement(
+    start: Mat<f64>,
+    predicted: &Mat<f64>,
+    lv: faer::MatRef<'_, f64>,
+    lu: faer::MatRef<'_, f64>,
+    targets: &BinaryLagTargets,
+    means: &Mat<f64>,
+    max: f64,
+) -> Result<(Mat<f64>, f64, f64)> {
+    let (mut f, before, mut gradient) = binary_misfit(&start, predicted, lv, lu, targets, means);
+    let (mut k, mut after) = (start, before);
+    // First trial step: moves the largest entry of K by 0.1.
+    let mut step = 0.1 / gradient.norm_max().max(f64::MIN_POSITIVE);
+    for _ in 0..BINARY_ITERATIONS {
+        loop {
+            let (_, next) = clip_singular_values(&(&k - &gradient * step), max)?;
+            let (f_next, l1, g_next) = binary_misfit(&next, predicted, lv, lu, targets, means);
+            if f_next < f {
+                (k, f, after, gradient) = (next, f_next, l1, g_next);
+                step *= 1.5;
+                break;
+            }
+            step *= 0.5;
+            if step * gradient.norm_max() < 1e-12 {
+                return Ok((k, before, after));
+            }
+        }
+    }
+    Ok((k, before, after))
+}
+
 fn symmetric(m: Mat<f64>) -> Mat<f64> {
     Mat::from_fn(m.nrows(), m.ncols(), |i, j| 0.5 * (m[(i, j)] + m[(j, i)]))
 }
@@ -245,7 +354,7 @@ mod tests {
     fn valid_sequences_are_kept_and_the_recursion_predicts_a_var1_exactly() {
         let lags = var1_lags(3, 6);
         assert!(min_eigenvalue(&toeplitz(&lags)).unwrap() > 0.0);
-        let (kept, report) = valid_extension(&lags, lags.len(), 0.999, None).unwrap();
+        let (kept, report) = valid_extension(&lags, lags.len(), 0.999, None, None).unwrap();
         assert_eq!(report.clipped_lags, 0);
         assert!(report.max_abs_change < 1e-10, "{report:?}");
         // A VAR(1) has zero partial correlation beyond lag 1.
@@ -268,7 +377,7 @@ mod tests {
         let r2 = Mat::from_fn(n, n, |i, j| if i == j { -0.7 } else { 0.0 });
         let targets = vec![r0.clone(), r1.clone(), r2, Mat::zeros(n, n)];
         assert!(min_eigenvalue(&toeplitz(&targets)).unwrap() < 0.0);
-        let (lags, report) = valid_extension(&targets, targets.len(), 0.95, None).unwrap();
+        let (lags, report) = valid_extension(&targets, targets.len(), 0.95, None, None).unwrap();
         assert!(report.clipped_lags >= 1 && report.max_abs_change > 0.1, "{report:?}");
         assert!(
             report.largest_partial_correlation.iter().any(|&k| k > 1.0),
@@ -296,13 +405,56 @@ mod tests {
                 .map(|(i, j)| weight[(i, j)] * d[(i, j)] * d[(i, j)])
                 .sum::<f64>()
         };
-        let (clipped, _) = valid_extension(&targets, 3, 0.95, None).unwrap();
-        let (weighted, report) = valid_extension(&targets, 3, 0.95, Some(&weight)).unwrap();
+        let (clipped, _) = valid_extension(&targets, 3, 0.95, None, None).unwrap();
+        let (weighted, report) = valid_extension(&targets, 3, 0.95, Some(&weight), None).unwrap();
         assert_eq!(report.clipped_lags, 1);
         assert!(min_eigenvalue(&toeplitz(&weighted)).unwrap() > 0.0);
         let (c, w) = (misfit(&clipped), misfit(&weighted));
         assert!(w < 0.8 * c, "weighted misfit {w} vs clipped {c}");
         let d0 = |lags: &[Mat<f64>]| (lags[2][(0, 0)] - targets[2][(0, 0)]).abs();
         assert!(d0(&weighted) < d0(&clipped), "{} vs {}", d0(&weighted), d0(&clipped));
+    }
+
+    #[test]
+    fn the_binary_refinement_fits_the_pair_means_of_a_clipped_lag_closer() {
+        // Four neurons from rare to busy, coupled at lag 0; lag 1 refractory on the diagonal and
+        // strongly coupled across: invalid given lag 0.
+        let gamma = [-2.2, -1.5, -1.0, -0.4];
+        let n = gamma.len();
+        let r0 = Mat::from_fn(n, n, |i, j| if i == j { 1.0 } else { 0.3 });
+        let r1 = Mat::from_fn(n, n, |i, j| if i == j { -0.9 } else { 0.45 });
+        let targets = vec![r0, r1];
+        // The binary pair means the latent targets would give.
+        let means: Vec<Mat<f64>> = targets
+            .iter()
+            .map(|r| Mat::from_fn(n, n, |a, b| owens_t::biv_norm(-gamma[a], -gamma[b], r[(a, b)])))
+            .collect();
+        let binary = BinaryLagTargets {
+            gamma: &gamma,
+            means: means.clone(),
+            scale: 1e-4,
+        };
+        let misfit = |lags: &[Mat<f64>]| {
+            (0..n)
+                .flat_map(|a| (0..n).map(move |b| (a, b)))
+                .map(|(a, b)| (owens_t::biv_norm(-gamma[a], -gamma[b], lags[1][(a, b)]) - means[1][(a, b)]).abs())
+                .sum::<f64>()
+        };
+        let weight = Mat::from_fn(n, n, |a, b| {
+            (-0.5 * (gamma[a].powi(2) + gamma[b].powi(2))).exp().powi(2)
+        });
+        let (latent, _) = valid_extension(&targets, 3, 0.95, Some(&weight), None).unwrap();
+        let (refined, report) = valid_extension(&targets, 3, 0.95, Some(&weight), Some(&binary)).unwrap();
+        assert_eq!(report.clipped_lags, 1, "{report:?}");
+        assert!(min_eigenvalue(&toeplitz(&refined)).unwrap() > 0.0);
+        let (l, r) = (misfit(&latent), misfit(&refined));
+        assert!(
+            r < 0.8 * l,
+            "binary misfit at lag 1: refined {r} vs latent projection {l}"
+        );
+        assert_eq!(refined[0], targets[0]);
+        // The report's misfits are those of the two models' lag 1.
+        let (before, after) = report.pair_mean_misfit[0];
+        assert!((before - l).abs() < 1e-9 && (after - r).abs() < 1e-9, "{report:?}");
     }
 }

@@ -325,6 +325,19 @@ fn refractory_data_get_a_valid_temporal_model_with_the_spatial_models_lag_0() {
         extension.largest_partial_correlation.iter().any(|&k| k > 1.0),
         "{extension:?}"
     );
+    // Each clipped lag is refitted to its binary pair means, never ending worse than it started.
+    assert_eq!(
+        extension.pair_mean_misfit.len(),
+        extension.clipped_lags,
+        "{extension:?}"
+    );
+    assert!(
+        extension
+            .pair_mean_misfit
+            .iter()
+            .all(|&(before, after)| after <= before),
+        "{extension:?}"
+    );
     let valid = temporal.sampling_correlation();
     assert!(baselines::correlation::min_eigenvalue(&valid).unwrap() > 0.0);
     // Lag 0 is the spatial model's matrix, shrunk by the floor.

@@ -130,6 +130,10 @@ pub struct TrainingConfig {
     /// neurons' average E[s(t) s(t+k)] for lags 1..=10), e.g. 1; `None` or 0 = not matched.
     /// Needs the moment term (`moment_weight` above zero).
     pub autocorrelogram_weight: Option<f64>,
+    /// Windows the generator draws per update for the moment term, e.g. 256: the term's batch
+    /// moments are then that much less noisy, and the critic scores the first `batch` of them.
+    /// `None` = `batch`. Needs the moment term; at least `batch`.
+    pub moment_batch: Option<usize>,
     /// Calibrate the sampling generator's output pre-activations, per neuron and bin, to the
     /// training windows' time course ([`crate::sample::calibrate_rates`]) for evaluations and in
     /// the checkpoint's `generator_sampling.bpk` and `generator_sampling_offset.json` (what
@@ -193,6 +197,14 @@ impl TrainingConfig {
         self.moment_weight.filter(|&w| w > 0.0)
     }
 
+    /// Windows generated per generator update: `moment_batch` with the moment term, else `batch`.
+    pub fn generator_windows(&self) -> usize {
+        match self.moment_term() {
+            Some(_) => self.moment_batch.unwrap_or(self.batch).max(self.batch),
+            None => self.batch,
+        }
+    }
+
     /// The pooled autocorrelogram's weight within the moment term (0 when off).
     pub fn autocorrelogram_term(&self) -> f64 {
         self.autocorrelogram_weight.filter(|&w| w > 0.0).unwrap_or(0.0)
@@ -249,6 +261,14 @@ impl TrainingConfig {
         }
         if self.autocorrelogram_term() > 0.0 && self.moment_term().is_none() {
             return bad("autocorrelogram_weight is part of the moment term: it needs moment_weight > 0".into());
+        }
+        if let Some(m) = self.moment_batch {
+            if self.moment_term().is_none() {
+                return bad("moment_batch is the moment term's batch: it needs moment_weight > 0".into());
+            }
+            if m < self.batch {
+                return bad(format!("moment_batch must be at least batch ({}), got {m}", self.batch));
+            }
         }
         if !(0.0..0.5).contains(&self.dev_fraction) {
             return bad(format!("dev_fraction must be in [0, 0.5), got {}", self.dev_fraction));

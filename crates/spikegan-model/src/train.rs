@@ -405,17 +405,19 @@ impl Trainer {
         if let (Some(generator), Some(critic)) = (self.host_generator(), self.host_critic()) {
             return self.host_generator_step(&generator, &critic);
         }
-        let (n, t) = (self.config.model.neurons, self.config.model.bins);
-        let z = self.noise(self.config.batch);
+        let (n, t, b) = (self.config.model.neurons, self.config.model.bins, self.config.batch);
+        let z = self.noise(self.config.generator_windows());
         let frozen = self.critic.clone().no_grad();
         let fake = self.generator.forward(z, n, t);
+        // The critic scores the first `batch` windows; the moment term takes them all.
+        let scored = fake.clone().slice([0..b, 0..n, 0..t]);
         let seen = if self.config.samples_fakes() {
             // Straight through: the critic sees the draws, the gradient reaches the probabilities.
-            let draws = self.critic_input(host_values(fake.clone()));
-            let draws = Tensor::<3>::from_data(TensorData::new(draws, fake.dims()), &self.device);
-            fake.clone() + (draws - fake.clone().detach())
+            let draws = self.critic_input(host_values(scored.clone()));
+            let draws = Tensor::<3>::from_data(TensorData::new(draws, scored.dims()), &self.device);
+            scored.clone() + (draws - scored.detach())
         } else {
-            fake.clone()
+            scored
         };
         let adversarial = frozen.forward(seen).mean().neg();
         let value = scalar(adversarial.clone());
@@ -436,17 +438,19 @@ impl Trainer {
     /// [`Trainer::generator_step`] with the gradients from [`crate::host`]: the critic's input
     /// gradient of `-mean D(fake)` (plus the moment term's) backpropagated through the generator.
     fn host_generator_step(&mut self, generator: &HostConvGenerator, critic: &HostConvCritic) -> (f64, Option<f64>) {
-        let b = self.config.batch;
-        let z = self.noise_values(b);
+        let (b, bm) = (self.config.batch, self.config.generator_windows());
+        let z = self.noise_values(bm);
         let forward = generator.forward(&z);
+        let window = self.config.model.neurons * self.config.model.bins;
         // With sampled fakes the critic's input gradient at the draws is passed straight through
         // to the probabilities.
         let draws = self
             .config
             .samples_fakes()
-            .then(|| self.critic_input(forward.probabilities.clone()));
-        let seen = draws.as_deref().unwrap_or(&forward.probabilities);
+            .then(|| self.critic_input(forward.probabilities[..b * window].to_vec()));
+        let seen = draws.as_deref().unwrap_or(&forward.probabilities[..b * window]);
         let (mut grad, scores) = critic.input_gradient(seen, -1.0 / b as f32);
+        grad.resize(bm * window, 0.0);
         let moment = self.moment_term(&forward.probabilities).map(|(m, g)| {
             grad.iter_mut().zip(&g).for_each(|(a, b)| *a += b);
             m

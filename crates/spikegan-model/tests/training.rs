@@ -376,16 +376,22 @@ fn a_generator_samples_through_the_shared_model_interface() {
 }
 
 /// The same run with and without the host kernels ([`spikegan_model::host`]): equal up to
-/// rounding after a few iterations, with and without the moment-matching term, and with the
-/// critic scoring Bernoulli draws (the same draws in both).
+/// rounding after a few iterations, with and without the moment-matching term (over the
+/// critic's batch or a larger one), and with the critic scoring Bernoulli draws (the same draws
+/// in both).
 #[test]
 fn trainer_with_host_kernels_follows_autodiff() {
-    for (moment_weight, sampled) in [(None, None), (Some(3.0), None), (Some(1.0), Some(true))] {
-        host_and_autodiff_agree(moment_weight, sampled);
+    for (moment_weight, sampled, moment_batch) in [
+        (None, None, None),
+        (Some(3.0), None, None),
+        (Some(3.0), None, Some(12)),
+        (Some(1.0), Some(true), Some(7)),
+    ] {
+        host_and_autodiff_agree(moment_weight, sampled, moment_batch);
     }
 }
 
-fn host_and_autodiff_agree(moment_weight: Option<f64>, sampled: Option<bool>) {
+fn host_and_autodiff_agree(moment_weight: Option<f64>, sampled: Option<bool>, moment_batch: Option<usize>) {
     let p = UniformParams {
         neurons: 4,
         bins: 16,
@@ -400,6 +406,7 @@ fn host_and_autodiff_agree(moment_weight: Option<f64>, sampled: Option<bool>) {
         .with_batch(5)
         .with_seed(4)
         .with_moment_weight(moment_weight)
+        .with_moment_batch(moment_batch)
         .with_sampled_fakes(sampled);
     let dev = device();
     let mut host = Trainer::new(config.clone(), &data, &dev).unwrap();
@@ -481,8 +488,10 @@ fn generator_ema_is_checkpointed_resumed_and_sampled() {
     old.as_object_mut().unwrap().remove("ema_decay");
     old.as_object_mut().unwrap().remove("moment_weight");
     old.as_object_mut().unwrap().remove("sampled_fakes");
+    old.as_object_mut().unwrap().remove("moment_batch");
     let old: TrainingConfig = serde_json::from_value(old).unwrap();
     assert_eq!((old.ema(), old.moment_term(), old.samples_fakes()), (None, None, false));
+    assert_eq!(old.generator_windows(), old.batch);
 }
 
 /// Rate calibration: on the z it was computed from, the calibrated generator's mean spike

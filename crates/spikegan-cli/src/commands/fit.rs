@@ -268,8 +268,17 @@ pub fn fit(a: &FitArgs) -> anyhow::Result<Outcome> {
         Baseline::DichotomizedGaussian { model, .. } => {
             let d = &model.diagnostics;
             let lags = d.lag_extension.as_ref().map_or(String::new(), |e| {
+                let (before, after) = e
+                    .pair_mean_misfit
+                    .iter()
+                    .fold((0.0, 0.0), |(b, a), &(x, y)| (b + x, a + y));
+                let refined = if e.pair_mean_misfit.is_empty() {
+                    String::new()
+                } else {
+                    format!(", their pair means refitted (summed |misfit| {before:.4} -> {after:.4})")
+                };
                 format!(
-                    "; lags 1-{} fitted, {} of them clipped to a valid process (largest change {:.3}), longer lags extended",
+                    "; lags 1-{} fitted, {} of them clipped to a valid process (largest change {:.3}){refined}, longer lags extended",
                     e.fitted_lags, e.clipped_lags, e.max_abs_change
                 )
             });

@@ -84,6 +84,10 @@ pub struct TrainArgs {
     /// E[s(t) s(t+k)], lags 1-10) with this weight (0 = off; needs the moment term).
     #[arg(long)]
     pub acf_weight: Option<f64>,
+    /// Windows the generator draws per update for the moment term (the critic scores the first
+    /// --batch of them; default: the batch size; needs the moment term).
+    #[arg(long)]
+    pub moment_batch: Option<usize>,
     /// The critic scores Bernoulli draws of the generator's probabilities (binary, like the
     /// data) instead of the probabilities, with the gradient passed straight through the draws.
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
@@ -194,6 +198,9 @@ fn config_from(a: &TrainArgs, neurons: usize, bins: usize) -> anyhow::Result<Tra
     }
     if let Some(v) = a.acf_weight {
         c.autocorrelogram_weight = Some(v);
+    }
+    if let Some(v) = a.moment_batch {
+        c.moment_batch = Some(v);
     }
     if let Some(v) = a.sampled_fakes {
         c.sampled_fakes = Some(v);

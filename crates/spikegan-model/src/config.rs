@@ -167,11 +167,13 @@ impl TrainingConfig {
 
     /// The best time to quality found on the CPU (issue 7, docs/benchmarks.md): `fast`, plus
     /// sampling from a moving average of the generator's weights (decay 0.999), calibrated to
-    /// the data's firing rate in each bin of a window, and the moment-matching term (weight 1, [`crate::moments`]).
+    /// the data's firing rate in each bin of a window, and the moment-matching term (weight 1,
+    /// [`crate::moments`]) over 512 generated windows per update.
     pub fn moments(model: ModelConfig) -> Self {
         Self::fast(model)
             .with_ema_decay(Some(0.999))
             .with_moment_weight(Some(1.0))
+            .with_moment_batch(Some(512))
             .with_calibrate_rates(Some(true))
     }
 

@@ -9,11 +9,11 @@
 //! `R(m)` is kept where it is valid; otherwise it is replaced by the valid lag closest to it in a
 //! weighted Frobenius norm (when weights are given; the singular values of `K_m` are then at most
 //! `max_partial`, found by accelerated projected gradient from the clipped `K_m`), or by `K_m`
-//! with its singular values above `max_partial` set to `max_partial`; with binary targets
-//! ([`BinaryLagTargets`]) that lag is then refined to fit the binary pair means it gives. `R(0)` is kept exactly, so a model built this way has
-//! the same single-bin statistics as its `R(0)`; and each order's prediction-error covariance stays
-//! at least `1 - max_partial^2` times the previous one, so the block-Toeplitz matrix of any window
-//! is positive definite.
+//! with its singular values above `max_partial` set to `max_partial`; given the dichotomized
+//! Gaussian's binary targets, that lag is then refined to fit the binary pair means it gives.
+//! `R(0)` is kept exactly, so a model built this way has the same single-bin statistics as its
+//! `R(0)`; and each order's prediction-error covariance stays at least `1 - max_partial^2` times
+//! the previous one, so the block-Toeplitz matrix of any window is positive definite.
 
 use faer::{Mat, Side};
 use rayon::prelude::*;

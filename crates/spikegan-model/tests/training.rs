@@ -165,16 +165,7 @@ fn moment_matching_moves_the_generator_to_the_data_moments() {
         for _ in 0..150 {
             logged.extend(trainer.step(&data).unwrap().moment_loss);
         }
-        let mut rng = ChaCha8Rng::seed_from_u64(9);
-        let p = sample_probabilities(
-            &trainer.generator,
-            &trainer.config.model,
-            1024,
-            256,
-            &mut rng,
-            trainer.device(),
-        );
-        (targets.loss_and_gradient(&p, 1.0, 0.0).0, logged)
+        (sampled_moment_loss(&trainer, &targets), logged)
     };
     let ((plain, none), (matched, logged)) = (loss(None), loss(Some(1.0)));
     assert!(none.is_empty() && logged.len() == 149);
@@ -203,6 +194,20 @@ fn moment_matching_moves_the_generator_to_the_data_moments() {
     );
 }
 
+/// The moment loss of 1024 probabilities of the trainer's generator (fixed noise seed).
+fn sampled_moment_loss(trainer: &Trainer, targets: &MomentTargets) -> f64 {
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let p = sample_probabilities(
+        &trainer.generator,
+        &trainer.config.model,
+        1024,
+        256,
+        &mut rng,
+        trainer.device(),
+    );
+    targets.loss_and_gradient(&p, 1.0, 0.0).0
+}
+
 /// `moment_batch`: equal to the batch it changes nothing; larger, the term's batch moments are
 /// less noisy and weigh the generator's systematic misfit more, so after the same iterations its
 /// samples' moments are closer to the data's.
@@ -219,16 +224,7 @@ fn a_larger_moment_batch_matches_the_moments_closer() {
         for _ in 0..150 {
             trainer.step(&data).unwrap();
         }
-        let mut rng = ChaCha8Rng::seed_from_u64(9);
-        let p = sample_probabilities(
-            &trainer.generator,
-            &trainer.config.model,
-            1024,
-            256,
-            &mut rng,
-            trainer.device(),
-        );
-        (params(&trainer), targets.loss_and_gradient(&p, 1.0, 0.0).0)
+        (params(&trainer), sampled_moment_loss(&trainer, &targets))
     };
     let (default, same, larger) = (train(None), train(Some(16)), train(Some(512)));
     assert_eq!(default.0, same.0, "moment_batch = batch changed the run");

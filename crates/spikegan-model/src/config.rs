@@ -130,9 +130,9 @@ pub struct TrainingConfig {
     /// neurons' average E[s(t) s(t+k)] for lags 1..=10), e.g. 1; `None` or 0 = not matched.
     /// Needs the moment term (`moment_weight` above zero).
     pub autocorrelogram_weight: Option<f64>,
-    /// Windows the generator draws per update for the moment term, e.g. 256: the term's batch
+    /// Windows the generator draws per update for the moment term, e.g. 512: the term's batch
     /// moments are then that much less noisy, and the critic scores the first `batch` of them.
-    /// `None` = `batch`. Needs the moment term; at least `batch`.
+    /// `None` or values below `batch` = `batch`; ignored without the moment term.
     pub moment_batch: Option<usize>,
     /// Calibrate the sampling generator's output pre-activations, per neuron and bin, to the
     /// training windows' time course ([`crate::sample::calibrate_rates`]) for evaluations and in
@@ -263,14 +263,6 @@ impl TrainingConfig {
         }
         if self.autocorrelogram_term() > 0.0 && self.moment_term().is_none() {
             return bad("autocorrelogram_weight is part of the moment term: it needs moment_weight > 0".into());
-        }
-        if let Some(m) = self.moment_batch {
-            if self.moment_term().is_none() {
-                return bad("moment_batch is the moment term's batch: it needs moment_weight > 0".into());
-            }
-            if m < self.batch {
-                return bad(format!("moment_batch must be at least batch ({}), got {m}", self.batch));
-            }
         }
         if !(0.0..0.5).contains(&self.dev_fraction) {
             return bad(format!("dev_fraction must be in [0, 0.5), got {}", self.dev_fraction));

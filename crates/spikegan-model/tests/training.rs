@@ -208,7 +208,7 @@ fn sampled_moment_loss(trainer: &Trainer, targets: &MomentTargets) -> f64 {
     targets.loss_and_gradient(&p, 1.0, 0.0).0
 }
 
-/// `moment_batch`: equal to the batch it changes nothing; larger, the term's batch moments are
+/// `moment_batch`: equal to or below the batch it changes nothing; larger, the term's batch moments are
 /// less noisy and weigh the generator's systematic misfit more, so after the same iterations its
 /// samples' moments are closer to the data's.
 #[test]
@@ -228,6 +228,8 @@ fn a_larger_moment_batch_matches_the_moments_closer() {
     };
     let (default, same, larger) = (train(None), train(Some(16)), train(Some(512)));
     assert_eq!(default.0, same.0, "moment_batch = batch changed the run");
+    // Below the batch it counts as the batch.
+    assert_eq!(default.0, train(Some(4)).0, "moment_batch < batch changed the run");
     // Measured: 29.9 with the batch's 16 windows, 24.4 with 512.
     assert!(
         larger.1 < 0.9 * default.1,

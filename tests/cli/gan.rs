@@ -4,7 +4,7 @@ use std::path::Path;
 
 use spike_data::io::SpikeData;
 
-use crate::{fails, ok, read, retina, s, small_gan_config};
+use crate::{fails, ok, read, read_json, retina, s, small_gan_config};
 
 #[test]
 fn train_resume_and_sample() {
@@ -56,8 +56,7 @@ fn train_resume_and_sample() {
         ok(&args)
     };
     assert!(train("4", false).contains("finished: 4 iterations"));
-    let state: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run.join("checkpoint/state.json")).unwrap()).unwrap();
+    let state = read_json(&run.join("checkpoint/state.json"));
     assert_eq!(state["iteration"], 4);
     let lines = |p: &Path| -> Vec<serde_json::Value> {
         std::fs::read_to_string(p)
@@ -205,10 +204,9 @@ fn sampled_fakes_critic_iters_and_acf_weight_are_recorded_in_the_run_configurati
     for (flags, want) in [(&asked[..], true), (&[][..], false)] {
         let run = dir.path().join(format!("run{want}"));
         train(&run, flags, ok);
-        let saved: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
+        let saved = read_json(&run.join("config.json"));
         assert_eq!(saved["sampled_fakes"].as_bool().unwrap_or(false), want, "{saved}");
-        let from_config: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+        let from_config = read_json(&config);
         let critic_iters = if want {
             2
         } else {
@@ -245,8 +243,7 @@ fn sampled_fakes_critic_iters_and_acf_weight_are_recorded_in_the_run_configurati
         "--out",
         s(&run),
     ]);
-    let saved: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
+    let saved = read_json(&run.join("config.json"));
     assert_eq!(
         (saved["moment_weight"].as_f64(), saved["moment_batch"].as_u64()),
         (Some(0.0), Some(512)),

@@ -62,6 +62,11 @@ pub(crate) fn simulate_uniform(out: &Path, neurons: usize, bins: usize, samples:
     ]);
 }
 
+/// A JSON file's contents.
+pub(crate) fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
 pub(crate) fn retina() -> PathBuf {
     shared().join("retina50/original_data_num_neurons_50_1.mat")
 }

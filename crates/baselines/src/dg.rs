@@ -59,7 +59,7 @@ use crate::correlation::{Projection, nearest_correlation};
 use crate::error::{BaselineError, Result};
 use crate::lag_extension::{BinaryLagTargets, LagExtension, valid_extension};
 pub use crate::latent_fit::PairWeighting;
-use crate::latent_fit::{MomentFit, PairTargets, fit_to_pair_means};
+use crate::latent_fit::{MomentFit, PairTargets, fit_to_pair_means, sampling_variance};
 use crate::moments::lagged_pair_means;
 
 /// |gamma| of neurons that never or always fire.
@@ -270,7 +270,7 @@ fn solve_correlation(g_i: f64, g_j: f64, target: f64, half_event: f64) -> (f64, 
 /// half an event).
 fn lag_standard_error(means: &[f64], bins: usize) -> f64 {
     let bins = bins.max(1) as f64;
-    let sum: f64 = means.iter().map(|&m| m.max(0.5 / bins) * (1.0 - m) / bins).sum();
+    let sum: f64 = means.iter().map(|&m| sampling_variance(m, bins)).sum();
     (sum / means.len().max(1) as f64).sqrt().max(f64::MIN_POSITIVE)
 }
 
@@ -349,9 +349,10 @@ impl FitSpikeModel for DgParams {
             // R(tau)[j][i] = corr(x_i(t), x_j(t + tau)), the solved block tau transposed.
             let f = self.lag0_floor;
             let lag0 = Mat::from_fn(n, n, |i, j| (1.0 - f) * lag0[(i, j)] + if i == j { f } else { 0.0 });
+            let fitted = bins.min(self.fitted_lags + 1);
             let targets: Vec<Mat<f64>> = std::iter::once(lag0)
                 .chain(
-                    (1..bins.min(self.fitted_lags + 1))
+                    (1..fitted)
                         .map(|tau| Mat::from_fn(n, n, |j, i| (1.0 - f) * model.lag_correlation[(tau * n + i) * n + j])),
                 )
                 .collect();
@@ -362,10 +363,10 @@ impl FitSpikeModel for DgParams {
             // The binary pair means the fitted lags should give, to refine clipped lags with.
             let binary = BinaryLagTargets {
                 gamma: &model.gamma,
-                means: (0..bins.min(self.fitted_lags + 1))
+                means: (0..fitted)
                     .map(|tau| Mat::from_fn(n, n, |j, i| means[(tau * n + i) * n + j]))
                     .collect(),
-                scale: lag_standard_error(&means[n * n..bins.min(self.fitted_lags + 1) * n * n], data.n_bins() - 1),
+                scale: lag_standard_error(&means[n * n..fitted * n * n], data.n_bins() - 1),
             };
             let (lags, extension) = valid_extension(
                 &targets,

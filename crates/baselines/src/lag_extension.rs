@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::correlation::min_eigenvalue;
 use crate::error::{BaselineError, Result};
+use crate::latent_fit::pair_mean_and_slope;
 
 /// What the recursion changed; saved with the model.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -244,16 +245,12 @@ fn binary_misfit(
             let (mut f, mut l1) = (0.0, 0.0);
             let row = (0..n)
                 .map(|b| {
-                    let r = lag[(a, b)].clamp(-1.0 + 1e-12, 1.0 - 1e-12);
-                    let (h, k) = (-targets.gamma[a], -targets.gamma[b]);
-                    let misfit = owens_t::biv_norm(h, k, r) - means[(a, b)];
+                    let (mean, density) = pair_mean_and_slope(targets.gamma[a], targets.gamma[b], lag[(a, b)]);
+                    let misfit = mean - means[(a, b)];
                     l1 += misfit.abs();
                     let e = misfit / targets.scale;
                     let root = (1.0 + e * e).sqrt();
                     f += root - 1.0;
-                    let one_minus = 1.0 - r * r;
-                    let density = (-(h * h - 2.0 * r * h * k + k * k) / (2.0 * one_minus)).exp()
-                        / (2.0 * std::f64::consts::PI * one_minus.sqrt());
                     e / root / targets.scale * density
                 })
                 .collect();

@@ -102,8 +102,7 @@ pub(crate) struct PairTargets<'a> {
 impl PairTargets<'_> {
     /// Sampling error of the pair mean (a, b): sqrt(m (1 - m) / n), m at least half an event.
     fn standard_error(&self, a: usize, b: usize) -> f64 {
-        let (m, n) = (self.mean[(a, b)], self.bins[(a, b)]);
-        (m.max(0.5 / n) * (1.0 - m) / n).sqrt()
+        sampling_variance(self.mean[(a, b)], self.bins[(a, b)]).sqrt()
     }
 
     /// The divisors of the pairs' misfits under `weighting`.
@@ -127,6 +126,23 @@ impl PairTargets<'_> {
     }
 }
 
+/// Sampling variance m (1 - m) / bins of a pair mean m over `bins` bins, m at least half an event.
+pub(crate) fn sampling_variance(m: f64, bins: f64) -> f64 {
+    m.max(0.5 / bins) * (1.0 - m) / bins
+}
+
+/// The pair mean P(x_a > -gamma_a, x_b > -gamma_b) of standard normals with correlation `r`
+/// (kept inside (-1, 1)), and its derivative with respect to `r`: the bivariate normal density
+/// at the thresholds.
+pub(crate) fn pair_mean_and_slope(gamma_a: f64, gamma_b: f64, r: f64) -> (f64, f64) {
+    let r = r.clamp(-1.0 + 1e-12, 1.0 - 1e-12);
+    let (h, k) = (-gamma_a, -gamma_b);
+    let one_minus = 1.0 - r * r;
+    let density = (-(h * h - 2.0 * r * h * k + k * k) / (2.0 * one_minus)).exp()
+        / (2.0 * std::f64::consts::PI * one_minus.sqrt());
+    (owens_t::biv_norm(h, k, r), density)
+}
+
 /// f / 2 and its gradient with respect to Lambda (symmetric, zero diagonal); each pair's misfit
 /// divided by its weight (f = chi2 for [`Weights::PerPair`]).
 fn misfit(t: &PairTargets, lambda: &Mat<f64>, weights: Weights) -> (f64, Mat<f64>) {
@@ -144,14 +160,9 @@ fn misfit(t: &PairTargets, lambda: &Mat<f64>, weights: Weights) -> (f64, Mat<f64
                 if t.skip[b] {
                     continue;
                 }
-                let r = lambda[(a, b)].clamp(-1.0 + 1e-12, 1.0 - 1e-12);
-                let (h, k) = (-t.gamma[a], -t.gamma[b]);
-                let m = t.mean[(a, b)];
+                let (mean, density) = pair_mean_and_slope(t.gamma[a], t.gamma[b], lambda[(a, b)]);
                 let se = weights.of(t.standard_error(a, b));
-                let residual = (owens_t::biv_norm(h, k, r) - m) / se;
-                let one_minus = 1.0 - r * r;
-                let density = (-(h * h - 2.0 * r * h * k + k * k) / (2.0 * one_minus)).exp()
-                    / (2.0 * std::f64::consts::PI * one_minus.sqrt());
+                let residual = (mean - t.mean[(a, b)]) / se;
                 f += 0.5 * residual * residual;
                 *g = residual / se * density;
             }

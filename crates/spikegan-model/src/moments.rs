@@ -38,6 +38,9 @@ use crate::train::TrainingData;
 /// Largest autocorrelation lag matched, in bins (the paper's autocorrelogram goes to 10).
 pub const MAX_AUTO_LAG: usize = 10;
 
+/// Columns (window bins) per block of the parallel count-distribution sums.
+const COUNT_BLOCK: usize = 256;
+
 /// The training windows' moments (see the module docs), each an average over its terms.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MomentTargets {
@@ -340,28 +343,27 @@ impl BatchMoments {
                 terms.push(count);
             }
         }
-        let count_sum = (0..cols)
+        // Blocks of columns summed in parallel, the blocks' sums added in order: the same result
+        // whatever the threads (a parallel fold would split, hence round, differently each run).
+        let block_sums: Vec<Vec<f64>> = (0..cols.div_ceil(COUNT_BLOCK))
             .into_par_iter()
-            .fold(
-                || (vec![0f64; n], vec![0f64; n + 1], vec![0f64; n + 1]),
-                |(mut column, mut q, mut sum), c| {
+            .map(|block| {
+                let (mut column, mut q, mut sum) = (vec![0f64; n], vec![0f64; n + 1], vec![0f64; n + 1]);
+                for c in block * COUNT_BLOCK..cols.min((block + 1) * COUNT_BLOCK) {
                     column
                         .iter_mut()
                         .enumerate()
                         .for_each(|(i, v)| *v = f64::from(x[i * cols + c]));
                     count_distribution(&column, &mut q, None);
                     sum.iter_mut().zip(&q).for_each(|(a, b)| *a += b);
-                    (column, q, sum)
-                },
-            )
-            .map(|(.., sum)| sum)
-            .reduce(
-                || vec![0f64; n + 1],
-                |mut a, b| {
-                    a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
-                    a
-                },
-            );
+                }
+                sum
+            })
+            .collect();
+        let mut count_sum = vec![0f64; n + 1];
+        for block in &block_sums {
+            count_sum.iter_mut().zip(block).for_each(|(a, b)| *a += b);
+        }
         values.extend(count_sum.iter().map(|&v| v / cols as f64));
         terms.extend(std::iter::repeat_n(cols as f64, n + 1));
         BatchMoments {

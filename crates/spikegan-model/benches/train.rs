@@ -1,7 +1,9 @@
 //! Timing harness (run by `cargo xtask bench train`): training iterations per second on the
 //! retina configuration (N 50, T 32, batch 64, 1 generator + 5 critic updates with the gradient
 //! penalty, the paper's settings), on the flex CPU backend, with the host kernels of the conv
-//! critic (the default) and with Burn's autodiff for every step. Prints one JSON object.
+//! critic (the default) and with Burn's autodiff for every step; then the default preset
+//! (`moments`: the same updates plus the moment term over 512 generated windows and the weight
+//! average), with the host kernels. Prints one JSON object.
 //!
 //! `SPIKEGAN_BENCH_ITERS` (default 60) iterations are timed after 10 warm-up iterations, for each;
 //! `SPIKEGAN_BENCH_HOST_ONLY=1` skips the autodiff path (for profiling the host kernels).
@@ -35,11 +37,13 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(60);
     let device = Device::flex().autodiff();
-    let host = time_iterations(&data, &device, true, iters);
+    let paper = || TrainingConfig::paper(ModelConfig::new());
+    let host = time_iterations(&data, &device, paper(), true, iters);
+    let preset = time_iterations(&data, &device, TrainingConfig::moments(ModelConfig::new()), true, iters);
     let autodiff = if std::env::var_os("SPIKEGAN_BENCH_HOST_ONLY").is_some() {
         (f64::NAN, f64::NAN)
     } else {
-        time_iterations(&data, &device, false, iters)
+        time_iterations(&data, &device, paper(), false, iters)
     };
     println!(
         "{}",
@@ -51,13 +55,21 @@ fn main() {
             "it_per_s": host.1,
             "autodiff_median_iter_s": autodiff.0,
             "autodiff_it_per_s": autodiff.1,
+            "moments_preset_median_iter_s": preset.0,
+            "moments_preset_it_per_s": preset.1,
         })
     );
 }
 
 /// (median seconds per iteration, iterations per second) of `iters` iterations after 10 warm-up.
-fn time_iterations(data: &TrainingData, device: &Device, host_kernels: bool, iters: usize) -> (f64, f64) {
-    let mut trainer = Trainer::new(TrainingConfig::paper(ModelConfig::new()), data, device).unwrap();
+fn time_iterations(
+    data: &TrainingData,
+    device: &Device,
+    config: TrainingConfig,
+    host_kernels: bool,
+    iters: usize,
+) -> (f64, f64) {
+    let mut trainer = Trainer::new(config, data, device).unwrap();
     trainer.set_host_kernels(host_kernels);
     for _ in 0..10 {
         trainer.step(data).unwrap();

@@ -28,6 +28,12 @@
 //! (m - m̂) / sqrt(v / c) with v = max(m̂ (1 - m̂), 1 / c): the batch's own sampling noise, so a
 //! generator that matches the data scores about 1 per moment. Measured effect on the retina:
 //! docs/benchmarks.md (issue 7).
+//!
+//! Cost: the pair and lag-1 sums are matrix products; the count distributions (N² / 2 steps per
+//! bin, forward and reverse) run 16 bins at a time, one per vector lane, in code that
+//! [`pulp`] dispatches to the widest vectors the CPU has. Each lane does the scalar recursion's
+//! operations in the same order (Rust never fuses a multiply and an add), so the result is the
+//! same bit for bit on every instruction set and thread count.
 
 use faer::{MatMut, MatRef};
 use rayon::prelude::*;
@@ -38,8 +44,12 @@ use crate::train::TrainingData;
 /// Largest autocorrelation lag matched, in bins (the paper's autocorrelogram goes to 10).
 pub const MAX_AUTO_LAG: usize = 10;
 
-/// Columns (window bins) per block of the parallel count-distribution sums.
+/// Columns (window bins) per block of the parallel count-distribution sums (a multiple of
+/// [`LANES`]).
 const COUNT_BLOCK: usize = 256;
+
+/// Bins whose count distributions are computed together, one per SIMD lane.
+const LANES: usize = 16;
 
 /// The training windows' moments (see the module docs), each an average over its terms.
 #[derive(Clone, Debug, PartialEq)]
@@ -314,11 +324,17 @@ impl BatchMoments {
         let (pair_sum, lag_sum) = (product(&x, &x), product(&x, &xs));
         let mut values = Vec::with_capacity(targets.len());
         let mut terms = Vec::with_capacity(targets.len());
+        let mut time_course = vec![0f64; t];
         for i in 0..n {
-            for s in 0..t {
-                values.push((0..b).map(|k| f64::from(x[(i * b + k) * t + s])).sum::<f64>() / b as f64);
-                terms.push(b as f64);
+            time_course.fill(0.0);
+            for window in x[i * cols..][..cols].chunks(t) {
+                time_course
+                    .iter_mut()
+                    .zip(window)
+                    .for_each(|(a, &v)| *a += f64::from(v));
             }
+            values.extend(time_course.iter().map(|&v| v / b as f64));
+            terms.extend(std::iter::repeat_n(b as f64, t));
         }
         let (pair_terms, lag_terms) = ((b * t) as f64, (b * (t - 1)).max(1) as f64);
         for i in 0..n {
@@ -345,17 +361,17 @@ impl BatchMoments {
         }
         // Blocks of columns summed in parallel, the blocks' sums added in order: the same result
         // whatever the threads (a parallel fold would split, hence round, differently each run).
+        let simd = pulp::Arch::new();
         let block_sums: Vec<Vec<f64>> = (0..cols.div_ceil(COUNT_BLOCK))
             .into_par_iter()
             .map(|block| {
-                let (mut column, mut q, mut sum) = (vec![0f64; n], vec![0f64; n + 1], vec![0f64; n + 1]);
-                for c in block * COUNT_BLOCK..cols.min((block + 1) * COUNT_BLOCK) {
-                    column
-                        .iter_mut()
-                        .enumerate()
-                        .for_each(|(i, v)| *v = f64::from(x[i * cols + c]));
-                    count_distribution(&column, &mut q, None);
-                    sum.iter_mut().zip(&q).for_each(|(a, b)| *a += b);
+                let (mut lanes, mut sum) = (CountLanes::new(n), vec![0f64; n + 1]);
+                for c0 in (block * COUNT_BLOCK..cols.min((block + 1) * COUNT_BLOCK)).step_by(LANES) {
+                    lanes.load(&x, cols, c0);
+                    simd.dispatch(CountKernel::Distribution(&mut lanes));
+                    for l in 0..LANES.min(cols - c0) {
+                        sum.iter_mut().zip(&lanes.q).for_each(|(a, q)| *a += q[l]);
+                    }
                 }
                 sum
             })
@@ -434,68 +450,134 @@ impl BatchMoments {
             for (l, k) in (2..=lags + 1).enumerate() {
                 let g = auto[i * lags + l] as f32;
                 for (d, r) in dx[i * cols..][..cols].chunks_mut(t).zip(rows.chunks(t)) {
-                    for s in 0..t - k {
-                        d[s] += g * r[s + k];
-                        d[s + k] += g * r[s];
-                    }
+                    // d[s + k] += g r[s] before d[s] += g r[s + k], the order of one loop over s
+                    // doing both (as two loops, each vectorises).
+                    d[k..].iter_mut().zip(&r[..t - k]).for_each(|(d, &r)| *d += g * r);
+                    d[..t - k].iter_mut().zip(&r[k..]).for_each(|(d, &r)| *d += g * r);
                 }
             }
         }
-        // The count distribution: reverse-mode through each bin's recursion.
-        let mut d_count = vec![0f32; cols * n];
+        // The count distribution: reverse-mode through each bin's recursion, LANES bins at a time.
+        let mut d_count = vec![[0f32; LANES]; cols.div_ceil(LANES) * n];
+        let simd = pulp::Arch::new();
         d_count.par_chunks_mut(n).enumerate().for_each_init(
-            || {
-                (
-                    vec![0f64; n],
-                    vec![0f64; n + 1],
-                    vec![0f64; n * (n + 1)],
-                    vec![0f64; n + 1],
-                )
-            },
-            |(column, q, steps, adjoint), (c, out)| {
-                column
-                    .iter_mut()
-                    .enumerate()
-                    .for_each(|(i, v)| *v = f64::from(self.x[i * cols + c]));
-                count_distribution(column, q, Some(steps));
-                adjoint.copy_from_slice(count);
-                for i in (0..n).rev() {
-                    let (prev, p) = (&steps[i * (n + 1)..][..n + 1], column[i]);
-                    let mut d = adjoint[0] * -prev[0];
-                    for k in 1..=i + 1 {
-                        d += adjoint[k] * (prev[k - 1] - prev[k]);
-                    }
-                    out[i] = d as f32;
-                    for k in 0..=i {
-                        adjoint[k] = adjoint[k] * (1.0 - p) + adjoint[k + 1] * p;
-                    }
-                }
+            || CountLanes::new(n),
+            |lanes, (group, out)| {
+                lanes.load(&self.x, cols, group * LANES);
+                simd.dispatch(CountKernel::Gradient { lanes, count, out });
             },
         );
-        for (c, d) in d_count.chunks(n).enumerate() {
-            for (i, &v) in d.iter().enumerate() {
-                dx[i * cols + c] += v;
+        dx.par_chunks_mut(cols).enumerate().for_each(|(i, row)| {
+            for (group, bins) in row.chunks_mut(LANES).enumerate() {
+                bins.iter_mut().zip(&d_count[group * n + i]).for_each(|(a, &d)| *a += d);
             }
-        }
+        });
         to_batch_major(&dx, n, t)
     }
 }
 
-/// The distribution of the number of ones among independent Bernoulli variables with
-/// probabilities `p` (Poisson-binomial), written to `q` (length N + 1). With `steps` (length
-/// N (N + 1)), row i keeps the distribution of the first i variables.
-fn count_distribution(p: &[f64], q: &mut [f64], mut steps: Option<&mut Vec<f64>>) {
-    let n = p.len();
-    q.fill(0.0);
-    q[0] = 1.0;
-    for (i, &pi) in p.iter().enumerate() {
-        if let Some(steps) = steps.as_deref_mut() {
-            steps[i * (n + 1)..][..n + 1].copy_from_slice(q);
+/// Values of [`LANES`] bins, one per lane.
+type Lanes = [f64; LANES];
+
+/// Buffers of the count-distribution kernels for one group of [`LANES`] bins.
+struct CountLanes {
+    /// `[N]` the bins' spike probabilities (lanes past the last bin 0).
+    column: Vec<Lanes>,
+    /// `[N + 1]` the bins' count distributions.
+    q: Vec<Lanes>,
+    /// The distribution of the first i neurons (support 0..=i) at offset i (i + 1) / 2.
+    steps: Vec<Lanes>,
+    /// `[N + 1]` the adjoint of the partial distributions (reverse mode).
+    adjoint: Vec<Lanes>,
+}
+
+impl CountLanes {
+    fn new(n: usize) -> Self {
+        CountLanes {
+            column: vec![[0.0; LANES]; n],
+            q: vec![[0.0; LANES]; n + 1],
+            steps: vec![[0.0; LANES]; n * (n + 1) / 2],
+            adjoint: vec![[0.0; LANES]; n + 1],
         }
-        for k in (1..=i + 1).rev() {
-            q[k] = q[k] * (1.0 - pi) + q[k - 1] * pi;
+    }
+
+    /// Loads bins `c0..c0 + LANES` of channel-major `x` (`[N, cols]`).
+    fn load(&mut self, x: &[f32], cols: usize, c0: usize) {
+        let width = LANES.min(cols - c0);
+        for (i, lanes) in self.column.iter_mut().enumerate() {
+            *lanes = [0.0; LANES];
+            lanes
+                .iter_mut()
+                .zip(&x[i * cols + c0..][..width])
+                .for_each(|(a, &v)| *a = f64::from(v));
         }
-        q[0] *= 1.0 - pi;
+    }
+
+    /// The count distribution (Poisson-binomial) of the loaded bins into `q`, keeping the
+    /// partial distributions in `steps` when `keep_steps`.
+    #[inline(always)]
+    fn distribution(&mut self, keep_steps: bool) {
+        let q = &mut self.q;
+        q.fill([0.0; LANES]);
+        q[0] = [1.0; LANES];
+        for (i, pi) in self.column.iter().enumerate() {
+            if keep_steps {
+                self.steps[i * (i + 1) / 2..][..i + 1].copy_from_slice(&q[..i + 1]);
+            }
+            let stay = pi.map(|p| 1.0 - p);
+            for k in (1..=i + 1).rev() {
+                let (cur, below) = (q[k], q[k - 1]);
+                q[k] = std::array::from_fn(|l| cur[l] * stay[l] + below[l] * pi[l]);
+            }
+            q[0] = std::array::from_fn(|l| q[0][l] * stay[l]);
+        }
+    }
+
+    /// Gradient of `sum_k count[k] q[k]` with respect to each loaded probability, into `out`
+    /// (`[N]`), by reverse mode through the recursion.
+    #[inline(always)]
+    fn gradient(&mut self, count: &[f64], out: &mut [[f32; LANES]]) {
+        self.distribution(true);
+        let adjoint = &mut self.adjoint;
+        adjoint.iter_mut().zip(count).for_each(|(a, &g)| *a = [g; LANES]);
+        for i in (0..self.column.len()).rev() {
+            let (prev, p) = (&self.steps[i * (i + 1) / 2..][..i + 1], &self.column[i]);
+            let mut d: Lanes = std::array::from_fn(|l| adjoint[0][l] * -prev[0][l]);
+            for k in 1..=i + 1 {
+                let (a, lower) = (adjoint[k], prev[k - 1]);
+                let upper = if k <= i { prev[k] } else { [0.0; LANES] };
+                d = std::array::from_fn(|l| d[l] + a[l] * (lower[l] - upper[l]));
+            }
+            out[i] = d.map(|v| v as f32);
+            let stay = p.map(|p| 1.0 - p);
+            for k in 0..=i {
+                let (a, next) = (adjoint[k], adjoint[k + 1]);
+                adjoint[k] = std::array::from_fn(|l| a[l] * stay[l] + next[l] * p[l]);
+            }
+        }
+    }
+}
+
+/// A count-distribution kernel, run by [`pulp::Arch::dispatch`] with the CPU's widest vectors
+/// (its body is inlined into the dispatched function, so the lane loops vectorise for it).
+enum CountKernel<'a> {
+    Distribution(&'a mut CountLanes),
+    Gradient {
+        lanes: &'a mut CountLanes,
+        count: &'a [f64],
+        out: &'a mut [[f32; LANES]],
+    },
+}
+
+impl pulp::WithSimd for CountKernel<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        match self {
+            CountKernel::Distribution(lanes) => lanes.distribution(false),
+            CountKernel::Gradient { lanes, count, out } => lanes.gradient(count, out),
+        }
     }
 }
 
@@ -572,6 +654,33 @@ mod tests {
             let (loss, grad) = m.loss_and_gradient(&p, 1.0, acf_weight);
             assert!(loss.abs() < 1e-9, "loss {loss}");
             assert!(grad.iter().all(|g| g.abs() < 1e-4));
+        }
+    }
+
+    /// The lane kernel's count distributions (fractional probabilities, a last group with
+    /// fewer bins than lanes) against the sum over all 2^N patterns.
+    #[test]
+    fn count_distributions_match_the_sum_over_patterns() {
+        let (n, cols) = (6, LANES + 3);
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let x: Vec<f32> = (0..n * cols).map(|_| rng.random::<f32>()).collect();
+        let mut lanes = CountLanes::new(n);
+        for c0 in (0..cols).step_by(LANES) {
+            lanes.load(&x, cols, c0);
+            lanes.distribution(false);
+            for l in 0..LANES.min(cols - c0) {
+                let p = |i: usize| f64::from(x[i * cols + c0 + l]);
+                let mut q = vec![0.0; n + 1];
+                for pattern in 0u32..1 << n {
+                    let probability: f64 = (0..n)
+                        .map(|i| if pattern >> i & 1 == 1 { p(i) } else { 1.0 - p(i) })
+                        .product();
+                    q[pattern.count_ones() as usize] += probability;
+                }
+                for (k, q) in q.iter().enumerate() {
+                    assert!((lanes.q[k][l] - q).abs() < 1e-12, "bin {} count {k}", c0 + l);
+                }
+            }
         }
     }
 

@@ -66,8 +66,10 @@ pub fn checkpoint_dir(run: &Path) -> Result<PathBuf> {
 /// (their `generator_sampling.bpk` has a per-neuron calibration in its biases).
 const SAMPLING_OFFSET: &str = "generator_sampling_offset.json";
 
-/// Save the trainer's complete state under `run/checkpoint/`, atomically.
-pub fn save(run: &Path, trainer: &Trainer) -> Result<()> {
+/// Save the trainer's complete state under `run/checkpoint/`, atomically; a run that calibrates
+/// its rates saves its sampling generator calibrated over `calibration_samples` generated
+/// samples ([`crate::sample::calibrate_rates`]).
+pub fn save(run: &Path, trainer: &Trainer, calibration_samples: usize) -> Result<()> {
     std::fs::create_dir_all(run).map_err(io(run))?;
     let tmp = run.join("checkpoint.tmp");
     if tmp.exists() {
@@ -85,7 +87,7 @@ pub fn save(run: &Path, trainer: &Trainer) -> Result<()> {
         record(ema.clone().into_record(), "generator_ema.bpk")?;
     }
     if trainer.config.calibrates_rates() {
-        let calibrated = trainer.calibrated_generator()?;
+        let calibrated = trainer.calibrated_generator(calibration_samples)?;
         if let Some(offset) = calibrated.output_offset() {
             let json = serde_json::to_vec(offset).map_err(|e| err(&tmp, e.to_string()))?;
             write(&tmp.join(SAMPLING_OFFSET), &json)?;

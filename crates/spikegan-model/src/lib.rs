@@ -19,7 +19,7 @@
 //! let config = TrainingConfig::fast(ModelConfig::new().with_neurons(50).with_bins(32)).with_seed(1);
 //! let mut trainer = Trainer::new(config, &data, &Device::flex().autodiff())?;
 //! for _ in 0..1000 { let log = trainer.step(&data)?; println!("{} W = {:.3}", log.iteration, log.wasserstein); }
-//! checkpoint::save("runs/retina".as_ref(), &trainer)?;
+//! checkpoint::save("runs/retina".as_ref(), &trainer, spikegan_model::sample::PRECISE_CALIBRATION_SAMPLES)?;
 //! let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
 //! let samples = spikegan_model::sample::sample_binary(&trainer.generator, &trainer.config.model, 8192, &mut rng, trainer.device())?;
 //! # Ok(()) }

@@ -55,22 +55,79 @@ fn generate(
     out
 }
 
-/// Number of generated samples whose probabilities [`calibrate_rates`] averages.
+/// Number of generated samples on which [`calibrate_rates`] first solves for its shifts, and
+/// its sample count for evaluations during training.
 pub const CALIBRATION_SAMPLES: usize = 8192;
 
-/// The generator with its output pre-activations shifted, per neuron and bin, so that the
-/// mean spike probability of neuron i in bin t over [`CALIBRATION_SAMPLES`] samples (z from
-/// `rng`) equals `targets[i * T + t]` (probability; `[N, T]` row-major, e.g. the training
-/// windows' time course), and the shifts. Each shift solves a monotone equation in one unknown
-/// (safeguarded Newton); a probability the network cannot reach (0 or 1) stops at a bounded
-/// shift. Corrects a generator whose rates are biased as a whole, e.g. the moving average of the
-/// weights ([`crate::ema`]), whose averaged logits give lower rates than the averaged
-/// probabilities would, and the conv generator's rates in the bins at the window's edges, which
-/// its zero padding biases.
+/// Sample count of the calibration a finished training run saves for sampling. The calibrated
+/// rates carry the z-noise of the samples they were matched on: on the retina, with 8192
+/// samples that noise alone was about as large as the mean-rate error of 8192 real windows
+/// (docs/benchmarks.md).
+pub const PRECISE_CALIBRATION_SAMPLES: usize = 65536;
+
+/// Mean spike probability over the output pre-activations `a` (before the conv generator's
+/// final LReLU when `conv`) shifted by `d`, and its derivative in `d`.
+fn shifted_mean(a: &[f32], d: f64, conv: bool) -> (f64, f64) {
+    let (mut p, mut dp) = (0.0, 0.0);
+    for &x in a {
+        let y = f64::from(x) + d;
+        let (l, slope) = if conv && y < 0.0 {
+            (y * crate::model::LEAK, crate::model::LEAK)
+        } else {
+            (y, 1.0)
+        };
+        if l > crate::model::LOGIT_FLOOR {
+            let q = 1.0 / (1.0 + (-l).exp());
+            p += q;
+            dp += q * (1.0 - q) * slope;
+        }
+    }
+    (p / a.len() as f64, dp / a.len() as f64)
+}
+
+/// The output layer's pre-activations (before the conv generator's final LReLU, its output
+/// offset included) of `b` samples, z from `rng` as in [`sample_probabilities`]; `[N * T, b]`,
+/// each neuron and bin's values contiguous. The conv generator runs on the host kernels.
+fn pre_activations(
+    generator: &Generator,
+    model: &ModelConfig,
+    b: usize,
+    rng: &mut impl Rng,
+    device: &Device,
+) -> Vec<f32> {
+    let window = model.neurons * model.bins;
+    match generator {
+        Generator::Conv(g) => {
+            let z: Vec<f32> = (0..b * model.latent).map(|_| StandardNormal.sample(rng)).collect();
+            let mut a = crate::host::HostConvGenerator::new(g)
+                .forward(&z)
+                .into_pre_activations();
+            if let Some(offset) = &g.output_offset {
+                for (row, &o) in a.chunks_mut(b).zip(offset) {
+                    row.iter_mut().for_each(|v| *v += o);
+                }
+            }
+            a
+        }
+        Generator::Mlp(_) => crate::host::transpose(&generate(generator, model, b, b, rng, device, true), b, window),
+    }
+}
+
+/// The generator with its output pre-activations shifted, per neuron and bin, so that its mean
+/// spike probability of neuron i in bin t over `samples` generated samples (z from `rng`)
+/// equals `targets[i * T + t]` (probability; `[N, T]` row-major, e.g. the training windows'
+/// time course), and the shifts. Each shift solves a monotone equation in one unknown on the
+/// first [`CALIBRATION_SAMPLES`] (safeguarded Newton; a probability the network cannot reach, 0
+/// or 1, stops at a bounded shift); with more `samples`, Newton passes over all of them follow,
+/// generated chunk by chunk again in each pass (memory stays at one chunk). Corrects a generator
+/// whose rates are biased as a whole, e.g. the moving average of the weights ([`crate::ema`]),
+/// whose averaged logits give lower rates than the averaged probabilities would, and the conv
+/// generator's rates in the bins at the window's edges, which its zero padding biases.
 pub fn calibrate_rates(
     generator: &Generator,
     model: &ModelConfig,
     targets: &[f64],
+    samples: usize,
     rng: &mut impl Rng,
     device: &Device,
 ) -> Result<(Generator, Vec<f64>)> {
@@ -81,39 +138,17 @@ pub fn calibrate_rates(
             targets.len()
         )));
     }
-    let logits = generate(generator, model, CALIBRATION_SAMPLES, 1024, rng, device, true);
     let conv = matches!(generator, Generator::Conv(_));
-    let leak = crate::model::LEAK;
-    let floor = crate::model::LOGIT_FLOOR;
-    let shifts: Vec<f64> = (0..n * t)
-        .into_par_iter()
-        .map(|k| {
-            let (i, b) = (k / t, k % t);
-            let target = targets[k];
-            // The output layer's pre-activations (before the conv generator's final LReLU).
-            let a: Vec<f64> = (0..CALIBRATION_SAMPLES)
-                .map(|s| {
-                    let l = f64::from(logits[(s * n + i) * t + b]);
-                    if conv && l < 0.0 { l / leak } else { l }
-                })
-                .collect();
-            // Mean probability and its derivative for a shift d.
-            let mean = |d: f64| {
-                let (mut p, mut dp) = (0.0, 0.0);
-                for &x in &a {
-                    let y = x + d;
-                    let (l, slope) = if conv && y < 0.0 { (y * leak, leak) } else { (y, 1.0) };
-                    if l > floor {
-                        let q = 1.0 / (1.0 + (-l).exp());
-                        p += q;
-                        dp += q * (1.0 - q) * slope;
-                    }
-                }
-                (p / a.len() as f64, dp / a.len() as f64)
-            };
-            let (mut lo, mut hi, mut d) = (-1000.0, 1000.0, 0.0);
+    let seed: u64 = rng.random();
+    let first = samples.clamp(1, CALIBRATION_SAMPLES);
+    let a = pre_activations(generator, model, first, &mut ChaCha8Rng::seed_from_u64(seed), device);
+    let mut shifts: Vec<f64> = a
+        .par_chunks(first)
+        .zip(targets)
+        .map(|(a, &target)| {
+            let (mut lo, mut hi, mut d) = (-SHIFT_BOUND, SHIFT_BOUND, 0.0);
             for _ in 0..200 {
-                let (p, dp) = mean(d);
+                let (p, dp) = shifted_mean(a, d, conv);
                 let f = p - target;
                 if f.abs() <= 1e-10 * target.max(1e-6) || hi - lo < 1e-12 {
                     break;
@@ -133,8 +168,53 @@ pub fn calibrate_rates(
             d
         })
         .collect();
+    drop(a);
+    if samples > first {
+        for _ in 0..REFINE_PASSES {
+            // The same samples in every pass: the first ones again, then fresh ones.
+            let mut chunk_rng = ChaCha8Rng::seed_from_u64(seed);
+            let mut sums = vec![(0.0, 0.0); n * t];
+            let mut done = 0;
+            while done < samples {
+                let b = CALIBRATION_SAMPLES.min(samples - done);
+                let a = pre_activations(generator, model, b, &mut chunk_rng, device);
+                sums.par_iter_mut()
+                    .zip(a.par_chunks(b))
+                    .zip(&shifts)
+                    .for_each(|((sum, a), &d)| {
+                        let (p, dp) = shifted_mean(a, d, conv);
+                        sum.0 += p * b as f64;
+                        sum.1 += dp * b as f64;
+                    });
+                done += b;
+            }
+            let mut converged = true;
+            for ((d, &(p, dp)), &target) in shifts.iter_mut().zip(&sums).zip(targets) {
+                let (p, dp) = (p / samples as f64, dp / samples as f64);
+                if (p - target).abs() > 1e-4 * target.max(1e-6) && dp > 0.0 {
+                    converged = false;
+                    let step = ((p - target) / dp).clamp(-MAX_REFINE_STEP, MAX_REFINE_STEP);
+                    *d = (*d - step).clamp(-SHIFT_BOUND, SHIFT_BOUND);
+                }
+            }
+            if converged {
+                break;
+            }
+        }
+    }
     Ok((generator.clone().shift_output_bias(&shifts, device), shifts))
 }
+
+/// Largest calibration shift of a pre-activation.
+const SHIFT_BOUND: f64 = 1000.0;
+
+/// Largest change of a shift by one refinement step (pre-activation units): a bin whose mean
+/// probability is flat in the shift (a rate far in the sigmoid's tail) must not be thrown far.
+const MAX_REFINE_STEP: f64 = 2.0;
+
+/// Most Newton passes over all the samples (they stop when every bin is within a relative 1e-4
+/// of its target).
+const REFINE_PASSES: usize = 4;
 
 /// Bernoulli draws: spike where `p > u`, `u ~ U(0, 1)` per bin.
 pub fn binarize(probabilities: &[f32], rng: &mut impl Rng) -> Vec<u8> {

@@ -310,18 +310,26 @@ impl Trainer {
 
     /// The generator that samples are drawn from (evaluations, `generator_sampling.bpk`):
     /// [`Self::sampling_generator`] without autodiff, with its output pre-activations calibrated
-    /// to the training windows' time course when `config.calibrate_rates` is set (z for the
-    /// calibration from a generator seeded by the seed and iteration; the training RNG does not
-    /// move).
-    pub fn calibrated_generator(&self) -> Result<Generator> {
+    /// to the training windows' time course over `samples` generated samples when
+    /// `config.calibrate_rates` is set (z for the calibration from a generator seeded by the seed
+    /// and iteration; the training RNG does not move). Evaluations use
+    /// [`sample::CALIBRATION_SAMPLES`], a finished run's checkpoint
+    /// [`sample::PRECISE_CALIBRATION_SAMPLES`].
+    pub fn calibrated_generator(&self, samples: usize) -> Result<Generator> {
         let generator = self.sampling_generator().valid();
         if !self.config.calibrates_rates() {
             return Ok(generator);
         }
         let mut rng = ChaCha8Rng::seed_from_u64(self.config.seed ^ 0xCA11_B2A7 ^ self.state.iteration as u64);
         let device = self.device.clone().without_autodiff();
-        let (calibrated, _) =
-            sample::calibrate_rates(&generator, &self.config.model, &self.time_course, &mut rng, &device)?;
+        let (calibrated, _) = sample::calibrate_rates(
+            &generator,
+            &self.config.model,
+            &self.time_course,
+            samples,
+            &mut rng,
+            &device,
+        )?;
         Ok(calibrated)
     }
 

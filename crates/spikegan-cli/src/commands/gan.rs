@@ -16,7 +16,9 @@ use serde_json::json;
 use spike_data::SpikeModel;
 use spike_data::io::{self, SpikeData};
 use spike_stats::{paper_errors, paper_stats};
-use spikegan_model::sample::{binarize, calibrate_rates, sample_probabilities};
+use spikegan_model::sample::{
+    CALIBRATION_SAMPLES, PRECISE_CALIBRATION_SAMPLES, binarize, calibrate_rates, sample_probabilities,
+};
 use spikegan_model::train::{Trainer, TrainingData};
 use spikegan_model::{Arch, ModelConfig, TrainingConfig, checkpoint};
 
@@ -313,7 +315,7 @@ pub fn train(a: &TrainArgs) -> anyhow::Result<Outcome> {
             let t0 = Instant::now();
             let m = &trainer.config.model;
             let p = sample_probabilities(
-                &trainer.calibrated_generator()?,
+                &trainer.calibrated_generator(CALIBRATION_SAMPLES)?,
                 m,
                 a.eval_samples,
                 1024,
@@ -348,8 +350,9 @@ pub fn train(a: &TrainArgs) -> anyhow::Result<Outcome> {
         }
         let out_of_time = deadline.is_some_and(|d| start.elapsed().as_secs_f64() >= d);
         let stop = interrupted.load(Ordering::SeqCst) || out_of_time;
-        if stop || it.iteration % a.checkpoint_every.max(1) == 0 {
-            checkpoint::save(&a.out, &trainer)?;
+        // The last checkpoint (after the loop) calibrates its sampling generator precisely.
+        if !stop && it.iteration % a.checkpoint_every.max(1) == 0 && it.iteration != total {
+            checkpoint::save(&a.out, &trainer, CALIBRATION_SAMPLES)?;
         }
         if stop {
             stop_reason = if out_of_time {
@@ -360,7 +363,7 @@ pub fn train(a: &TrainArgs) -> anyhow::Result<Outcome> {
             break;
         }
     }
-    checkpoint::save(&a.out, &trainer)?;
+    checkpoint::save(&a.out, &trainer, PRECISE_CALIBRATION_SAMPLES)?;
     bar.finish_and_clear();
     println!(
         "{stop_reason}: {} iterations in {:.1} s ({:.2} it/s); checkpoint in {}",
@@ -439,6 +442,7 @@ pub fn sample(a: &SampleArgs) -> anyhow::Result<Outcome> {
                 &generator.with_output_offset(None),
                 m,
                 &targets,
+                PRECISE_CALIBRATION_SAMPLES,
                 &mut calibration_rng,
                 &dev,
             )?

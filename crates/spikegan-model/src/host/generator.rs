@@ -186,6 +186,13 @@ pub struct GeneratorForward {
 }
 
 impl GeneratorForward {
+    /// The output layer's pre-activations (before the final LReLU), `[N, T, B]`; the other
+    /// buffers are kept for the next forward pass.
+    pub fn into_pre_activations(self) -> Vec<f32> {
+        recycle([self.a0, self.cols1, self.a1, self.cols2, self.p, self.probabilities]);
+        self.a2
+    }
+
     /// The probabilities; the other buffers are kept for the next forward pass.
     pub fn into_probabilities(self) -> Vec<f32> {
         recycle([self.a0, self.cols1, self.a1, self.cols2, self.a2, self.p]);

@@ -39,7 +39,11 @@ use faer::{MatMut, MatRef};
 use rayon::prelude::*;
 
 use crate::host::{matmul, to_batch_major, to_channel_major};
+
+mod count;
+
 use crate::train::TrainingData;
+use count::{CountKernel, CountLanes, LANES};
 
 /// Largest autocorrelation lag matched, in bins (the paper's autocorrelogram goes to 10).
 pub const MAX_AUTO_LAG: usize = 10;
@@ -47,9 +51,6 @@ pub const MAX_AUTO_LAG: usize = 10;
 /// Columns (window bins) per block of the parallel count-distribution sums (a multiple of
 /// [`LANES`]).
 const COUNT_BLOCK: usize = 256;
-
-/// Bins whose count distributions are computed together, one per SIMD lane.
-const LANES: usize = 16;
 
 /// The training windows' moments (see the module docs), each an average over its terms.
 #[derive(Clone, Debug, PartialEq)]
@@ -476,111 +477,6 @@ impl BatchMoments {
     }
 }
 
-/// Values of [`LANES`] bins, one per lane.
-type Lanes = [f64; LANES];
-
-/// Buffers of the count-distribution kernels for one group of [`LANES`] bins.
-struct CountLanes {
-    /// `[N]` the bins' spike probabilities (lanes past the last bin 0).
-    column: Vec<Lanes>,
-    /// `[N + 1]` the bins' count distributions.
-    q: Vec<Lanes>,
-    /// The distribution of the first i neurons (support 0..=i) at offset i (i + 1) / 2.
-    steps: Vec<Lanes>,
-    /// `[N + 1]` the adjoint of the partial distributions (reverse mode).
-    adjoint: Vec<Lanes>,
-}
-
-impl CountLanes {
-    fn new(n: usize) -> Self {
-        CountLanes {
-            column: vec![[0.0; LANES]; n],
-            q: vec![[0.0; LANES]; n + 1],
-            steps: vec![[0.0; LANES]; n * (n + 1) / 2],
-            adjoint: vec![[0.0; LANES]; n + 1],
-        }
-    }
-
-    /// Loads bins `c0..c0 + LANES` of channel-major `x` (`[N, cols]`).
-    fn load(&mut self, x: &[f32], cols: usize, c0: usize) {
-        let width = LANES.min(cols - c0);
-        for (i, lanes) in self.column.iter_mut().enumerate() {
-            *lanes = [0.0; LANES];
-            lanes
-                .iter_mut()
-                .zip(&x[i * cols + c0..][..width])
-                .for_each(|(a, &v)| *a = f64::from(v));
-        }
-    }
-
-    /// The count distribution (Poisson-binomial) of the loaded bins into `q`, keeping the
-    /// partial distributions in `steps` when `keep_steps`.
-    #[inline(always)]
-    fn distribution(&mut self, keep_steps: bool) {
-        let q = &mut self.q;
-        q.fill([0.0; LANES]);
-        q[0] = [1.0; LANES];
-        for (i, pi) in self.column.iter().enumerate() {
-            if keep_steps {
-                self.steps[i * (i + 1) / 2..][..i + 1].copy_from_slice(&q[..i + 1]);
-            }
-            let stay = pi.map(|p| 1.0 - p);
-            for k in (1..=i + 1).rev() {
-                let (cur, below) = (q[k], q[k - 1]);
-                q[k] = std::array::from_fn(|l| cur[l] * stay[l] + below[l] * pi[l]);
-            }
-            q[0] = std::array::from_fn(|l| q[0][l] * stay[l]);
-        }
-    }
-
-    /// Gradient of `sum_k count[k] q[k]` with respect to each loaded probability, into `out`
-    /// (`[N]`), by reverse mode through the recursion.
-    #[inline(always)]
-    fn gradient(&mut self, count: &[f64], out: &mut [[f32; LANES]]) {
-        self.distribution(true);
-        let adjoint = &mut self.adjoint;
-        adjoint.iter_mut().zip(count).for_each(|(a, &g)| *a = [g; LANES]);
-        for i in (0..self.column.len()).rev() {
-            let (prev, p) = (&self.steps[i * (i + 1) / 2..][..i + 1], &self.column[i]);
-            let mut d: Lanes = std::array::from_fn(|l| adjoint[0][l] * -prev[0][l]);
-            for k in 1..=i + 1 {
-                let (a, lower) = (adjoint[k], prev[k - 1]);
-                let upper = if k <= i { prev[k] } else { [0.0; LANES] };
-                d = std::array::from_fn(|l| d[l] + a[l] * (lower[l] - upper[l]));
-            }
-            out[i] = d.map(|v| v as f32);
-            let stay = p.map(|p| 1.0 - p);
-            for k in 0..=i {
-                let (a, next) = (adjoint[k], adjoint[k + 1]);
-                adjoint[k] = std::array::from_fn(|l| a[l] * stay[l] + next[l] * p[l]);
-            }
-        }
-    }
-}
-
-/// A count-distribution kernel, run by [`pulp::Arch::dispatch`] with the CPU's widest vectors
-/// (its body is inlined into the dispatched function, so the lane loops vectorise for it).
-enum CountKernel<'a> {
-    Distribution(&'a mut CountLanes),
-    Gradient {
-        lanes: &'a mut CountLanes,
-        count: &'a [f64],
-        out: &'a mut [[f32; LANES]],
-    },
-}
-
-impl pulp::WithSimd for CountKernel<'_> {
-    type Output = ();
-
-    #[inline(always)]
-    fn with_simd<S: pulp::Simd>(self, _: S) {
-        match self {
-            CountKernel::Distribution(lanes) => lanes.distribution(false),
-            CountKernel::Gradient { lanes, count, out } => lanes.gradient(count, out),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -654,33 +550,6 @@ mod tests {
             let (loss, grad) = m.loss_and_gradient(&p, 1.0, acf_weight);
             assert!(loss.abs() < 1e-9, "loss {loss}");
             assert!(grad.iter().all(|g| g.abs() < 1e-4));
-        }
-    }
-
-    /// The lane kernel's count distributions (fractional probabilities, a last group with
-    /// fewer bins than lanes) against the sum over all 2^N patterns.
-    #[test]
-    fn count_distributions_match_the_sum_over_patterns() {
-        let (n, cols) = (6, LANES + 3);
-        let mut rng = ChaCha8Rng::seed_from_u64(7);
-        let x: Vec<f32> = (0..n * cols).map(|_| rng.random::<f32>()).collect();
-        let mut lanes = CountLanes::new(n);
-        for c0 in (0..cols).step_by(LANES) {
-            lanes.load(&x, cols, c0);
-            lanes.distribution(false);
-            for l in 0..LANES.min(cols - c0) {
-                let p = |i: usize| f64::from(x[i * cols + c0 + l]);
-                let mut q = vec![0.0; n + 1];
-                for pattern in 0u32..1 << n {
-                    let probability: f64 = (0..n)
-                        .map(|i| if pattern >> i & 1 == 1 { p(i) } else { 1.0 - p(i) })
-                        .product();
-                    q[pattern.count_ones() as usize] += probability;
-                }
-                for (k, q) in q.iter().enumerate() {
-                    assert!((lanes.q[k][l] - q).abs() < 1e-12, "bin {} count {k}", c0 + l);
-                }
-            }
         }
     }
 

@@ -170,23 +170,30 @@ fn sampled_fakes_critic_iters_and_acf_weight_are_recorded_in_the_run_configurati
         s(&sim),
     ]);
     let config = small_gan_config(dir.path(), 4, 16);
-    // Runs `train` through `check` (`ok` or `fails`) with `flags` added.
+    // Runs `train` through `check` (`ok` or `fails`), its settings from the configuration file
+    // (or `--preset` in `flags`, which the file would replace), with `flags` added.
     let train = |run: &Path, flags: &[&str], check: fn(&[&str]) -> String| {
+        let source = if flags.contains(&"--preset") {
+            vec![]
+        } else {
+            vec!["--config".to_string(), s(&config).into()]
+        };
         let mut args = vec![
             "train".to_string(),
             "--data".into(),
             s(&sim).into(),
             "--window".into(),
             "16".into(),
-            "--config".into(),
-            s(&config).into(),
+        ];
+        args.extend(source);
+        args.extend([
             "--iters".into(),
             "2".into(),
             "--eval-every".into(),
             "0".into(),
             "--out".into(),
             s(run).into(),
-        ];
+        ]);
         args.extend(flags.iter().map(|f| f.to_string()));
         check(&args.iter().map(String::as_str).collect::<Vec<_>>())
     };
@@ -226,23 +233,7 @@ fn sampled_fakes_critic_iters_and_acf_weight_are_recorded_in_the_run_configurati
     assert!(e.contains("it needs moment_weight > 0"), "{e}");
     // The preset's moment batch does not stand in the way of turning its moment term off.
     let run = dir.path().join("no-term");
-    ok(&[
-        "train",
-        "--data",
-        s(&sim),
-        "--window",
-        "16",
-        "--preset",
-        "moments",
-        "--moment-weight",
-        "0",
-        "--iters",
-        "2",
-        "--eval-every",
-        "0",
-        "--out",
-        s(&run),
-    ]);
+    train(&run, &["--preset", "moments", "--moment-weight", "0"], ok);
     let saved = read_json(&run.join("config.json"));
     assert_eq!(
         (saved["moment_weight"].as_f64(), saved["moment_batch"].as_u64()),

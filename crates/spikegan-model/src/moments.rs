@@ -30,20 +30,19 @@
 //! docs/benchmarks.md (issue 7).
 //!
 //! Cost: the pair and lag-1 sums are matrix products; the count distributions (N² / 2 steps per
-//! bin, forward and reverse) run 16 bins at a time, one per vector lane, in code that
-//! [`pulp`] dispatches to the widest vectors the CPU has. Each lane does the scalar recursion's
-//! operations in the same order (Rust never fuses a multiply and an add), so the result is the
-//! same bit for bit on every instruction set and thread count.
+//! bin, forward and reverse) run 16 bins at a time on the CPU's widest vectors, bit-identical on
+//! every instruction set (module `count`); the sums over bins add fixed blocks in order, so
+//! results do not depend on the thread count either.
 
 use faer::{MatMut, MatRef};
 use rayon::prelude::*;
 
-use crate::host::{matmul, to_batch_major, to_channel_major};
-
 mod count;
 
+use count::{CountLanes, LANES};
+
+use crate::host::{matmul, to_batch_major, to_channel_major};
 use crate::train::TrainingData;
-use count::{CountKernel, CountLanes, LANES};
 
 /// Largest autocorrelation lag matched, in bins (the paper's autocorrelogram goes to 10).
 pub const MAX_AUTO_LAG: usize = 10;
@@ -362,16 +361,14 @@ impl BatchMoments {
         }
         // Blocks of columns summed in parallel, the blocks' sums added in order: the same result
         // whatever the threads (a parallel fold would split, hence round, differently each run).
-        let simd = pulp::Arch::new();
         let block_sums: Vec<Vec<f64>> = (0..cols.div_ceil(COUNT_BLOCK))
             .into_par_iter()
             .map(|block| {
                 let (mut lanes, mut sum) = (CountLanes::new(n), vec![0f64; n + 1]);
                 for c0 in (block * COUNT_BLOCK..cols.min((block + 1) * COUNT_BLOCK)).step_by(LANES) {
-                    lanes.load(&x, cols, c0);
-                    simd.dispatch(CountKernel::Distribution(&mut lanes));
+                    let q = lanes.distributions(&x, cols, c0);
                     for l in 0..LANES.min(cols - c0) {
-                        sum.iter_mut().zip(&lanes.q).for_each(|(a, q)| *a += q[l]);
+                        sum.iter_mut().zip(q).for_each(|(a, q)| *a += q[l]);
                     }
                 }
                 sum
@@ -460,13 +457,9 @@ impl BatchMoments {
         }
         // The count distribution: reverse-mode through each bin's recursion, LANES bins at a time.
         let mut d_count = vec![[0f32; LANES]; cols.div_ceil(LANES) * n];
-        let simd = pulp::Arch::new();
         d_count.par_chunks_mut(n).enumerate().for_each_init(
             || CountLanes::new(n),
-            |lanes, (group, out)| {
-                lanes.load(&self.x, cols, group * LANES);
-                simd.dispatch(CountKernel::Gradient { lanes, count, out });
-            },
+            |lanes, (group, out)| lanes.gradients(&self.x, cols, group * LANES, count, out),
         );
         dx.par_chunks_mut(cols).enumerate().for_each(|(i, row)| {
             for (group, bins) in row.chunks_mut(LANES).enumerate() {

@@ -87,7 +87,8 @@ fn shifted_mean(a: &[f32], d: f64, conv: bool) -> (f64, f64) {
 
 /// The output layer's pre-activations (before the conv generator's final LReLU, its output
 /// offset included) of `b` samples, z from `rng` as in [`sample_probabilities`]; `[N * T, b]`,
-/// each neuron and bin's values contiguous. The conv generator runs on the host kernels.
+/// each neuron and bin's values contiguous. The conv generator runs on the host kernels, 1024
+/// samples at a time (their buffers grow with the batch: about 50 MB at 1024 on the retina).
 fn pre_activations(
     generator: &Generator,
     model: &ModelConfig,
@@ -96,26 +97,30 @@ fn pre_activations(
     device: &Device,
 ) -> Vec<f32> {
     let window = model.neurons * model.bins;
-    match generator {
-        Generator::Conv(g) => {
-            let z: Vec<f32> = (0..b * model.latent).map(|_| StandardNormal.sample(rng)).collect();
-            let mut a = crate::host::HostConvGenerator::new(g)
-                .forward(&z)
-                .into_pre_activations();
-            if let Some(offset) = &g.output_offset {
-                for (row, &o) in a.chunks_mut(b).zip(offset) {
-                    row.iter_mut().for_each(|v| *v += o);
-                }
-            }
-            a
+    let Generator::Conv(g) = generator else {
+        return crate::host::transpose(&generate(generator, model, b, 1024, rng, device, true), b, window);
+    };
+    let host = crate::host::HostConvGenerator::new(g);
+    let mut out = vec![0f32; window * b];
+    for start in (0..b).step_by(1024) {
+        let c = 1024.min(b - start);
+        let z: Vec<f32> = (0..c * model.latent).map(|_| StandardNormal.sample(rng)).collect();
+        let a = host.forward(&z).into_pre_activations();
+        for (k, (dst, src)) in out.chunks_mut(b).zip(a.chunks(c)).enumerate() {
+            let offset = g.output_offset.as_ref().map_or(0.0, |o| o[k]);
+            dst[start..start + c]
+                .iter_mut()
+                .zip(src)
+                .for_each(|(d, &v)| *d = v + offset);
         }
-        Generator::Mlp(_) => crate::host::transpose(&generate(generator, model, b, b, rng, device, true), b, window),
+        crate::host::recycle([a]);
     }
+    out
 }
 
 /// The generator with its output pre-activations shifted, per neuron and bin, so that its mean
-/// spike probability of neuron i in bin t over `samples` generated samples (z from `rng`)
-/// equals `targets[i * T + t]` (probability; `[N, T]` row-major, e.g. the training windows'
+/// spike probability of neuron i in bin t over `samples` generated samples (z from a generator
+/// seeded by a draw of `rng`) equals `targets[i * T + t]` (probability; `[N, T]` row-major, e.g. the training windows'
 /// time course), and the shifts. Each shift solves a monotone equation in one unknown on the
 /// first [`CALIBRATION_SAMPLES`] (safeguarded Newton; a probability the network cannot reach, 0
 /// or 1, stops at a bounded shift); with more `samples`, Newton passes over all of them follow,

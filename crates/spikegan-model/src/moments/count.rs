@@ -8,18 +8,20 @@
 pub(super) const LANES: usize = 16;
 
 /// Values of [`LANES`] bins, one per lane.
-type Lanes = [f64; LANES];
+pub(super) type Lanes = [f64; LANES];
 
 /// Buffers of the count-distribution kernels for one group of [`LANES`] bins.
 pub(super) struct CountLanes {
     /// `[N]` the bins' spike probabilities (lanes past the last bin 0).
     column: Vec<Lanes>,
     /// `[N + 1]` the bins' count distributions.
-    pub(super) q: Vec<Lanes>,
+    q: Vec<Lanes>,
     /// The distribution of the first i neurons (support 0..=i) at offset i (i + 1) / 2.
     steps: Vec<Lanes>,
     /// `[N + 1]` the adjoint of the partial distributions (reverse mode).
     adjoint: Vec<Lanes>,
+    /// The instruction set the kernels run with.
+    simd: pulp::Arch,
 }
 
 impl CountLanes {
@@ -29,11 +31,32 @@ impl CountLanes {
             q: vec![[0.0; LANES]; n + 1],
             steps: vec![[0.0; LANES]; n * (n + 1) / 2],
             adjoint: vec![[0.0; LANES]; n + 1],
+            simd: pulp::Arch::new(),
         }
     }
 
+    /// The count distributions (`[N + 1]`, one lane per bin) of bins `c0..c0 + LANES` of
+    /// channel-major `x` (`[N, cols]`); lanes past the last bin hold a bin with no neuron's
+    /// probability.
+    pub(super) fn distributions(&mut self, x: &[f32], cols: usize, c0: usize) -> &[Lanes] {
+        self.load(x, cols, c0);
+        self.simd.dispatch(CountKernel::Distribution(self));
+        &self.q
+    }
+
+    /// For bins `c0..c0 + LANES` of channel-major `x` (`[N, cols]`), the gradient of
+    /// `sum_k count[k] P(K = k)` with respect to each probability, into `out` (`[N]`).
+    pub(super) fn gradients(&mut self, x: &[f32], cols: usize, c0: usize, count: &[f64], out: &mut [[f32; LANES]]) {
+        self.load(x, cols, c0);
+        self.simd.dispatch(CountKernel::Gradient {
+            lanes: self,
+            count,
+            out,
+        });
+    }
+
     /// Loads bins `c0..c0 + LANES` of channel-major `x` (`[N, cols]`).
-    pub(super) fn load(&mut self, x: &[f32], cols: usize, c0: usize) {
+    fn load(&mut self, x: &[f32], cols: usize, c0: usize) {
         let width = LANES.min(cols - c0);
         for (i, lanes) in self.column.iter_mut().enumerate() {
             *lanes = [0.0; LANES];
@@ -91,7 +114,7 @@ impl CountLanes {
 
 /// A count-distribution kernel, run by [`pulp::Arch::dispatch`] with the CPU's widest vectors
 /// (its body is inlined into the dispatched function, so the lane loops vectorise for it).
-pub(super) enum CountKernel<'a> {
+enum CountKernel<'a> {
     Distribution(&'a mut CountLanes),
     Gradient {
         lanes: &'a mut CountLanes,
@@ -127,8 +150,7 @@ mod tests {
         let x: Vec<f32> = (0..n * cols).map(|_| rng.random::<f32>()).collect();
         let mut lanes = CountLanes::new(n);
         for c0 in (0..cols).step_by(LANES) {
-            lanes.load(&x, cols, c0);
-            lanes.distribution(false);
+            let got = lanes.distributions(&x, cols, c0).to_vec();
             for l in 0..LANES.min(cols - c0) {
                 let p = |i: usize| f64::from(x[i * cols + c0 + l]);
                 let mut q = vec![0.0; n + 1];
@@ -139,7 +161,7 @@ mod tests {
                     q[pattern.count_ones() as usize] += probability;
                 }
                 for (k, q) in q.iter().enumerate() {
-                    assert!((lanes.q[k][l] - q).abs() < 1e-12, "bin {} count {k}", c0 + l);
+                    assert!((got[k][l] - q).abs() < 1e-12, "bin {} count {k}", c0 + l);
                 }
             }
         }

@@ -207,6 +207,12 @@ fn sampled_fakes_critic_iters_and_acf_weight_are_recorded_in_the_run_configurati
         "2.5",
         "--moment-batch",
         "40",
+        "--polish-fraction",
+        "0.5",
+        "--polish-windows",
+        "24",
+        "--polish-lr",
+        "0.001",
     ];
     for (flags, want) in [(&asked[..], true), (&[][..], false)] {
         let run = dir.path().join(format!("run{want}"));
@@ -224,7 +230,69 @@ fn sampled_fakes_critic_iters_and_acf_weight_are_recorded_in_the_run_configurati
         let acf_weight = if want { Some(2.5) } else { None };
         assert_eq!(saved["autocorrelogram_weight"].as_f64(), acf_weight, "{saved}");
         assert_eq!(saved["moment_batch"].as_u64(), want.then_some(40), "{saved}");
+        let polish = (
+            saved["polish_fraction"].as_f64(),
+            saved["polish_windows"].as_u64(),
+            saved["polish_lr"].as_f64(),
+        );
+        assert_eq!(
+            polish,
+            if want {
+                (Some(0.5), Some(24), Some(0.001))
+            } else {
+                (None, None, None)
+            }
+        );
+        // The second of the two iterations is in the moment-only phase: no critic update.
+        let log: Vec<serde_json::Value> = std::fs::read_to_string(run.join("log.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let last = log.last().unwrap();
+        assert_eq!(last["iteration"], 2, "{last}");
+        assert_eq!(last["polishing"], want, "{last}");
+        assert_eq!(last["critic_loss"].is_null(), want, "{last}");
+        assert!(
+            last["moment_loss"].as_f64().is_some_and(f64::is_finite) == want,
+            "{last}"
+        );
     }
+    // By time: with --max-minutes the phase takes the last share of the minutes. (The run lasts
+    // 3 s; its phase begins after 0.3 s, and an iteration of this model takes milliseconds.)
+    let run = dir.path().join("by-time");
+    ok(&[
+        "train",
+        "--data",
+        s(&sim),
+        "--window",
+        "16",
+        "--config",
+        s(&config),
+        "--moment-weight",
+        "1",
+        "--polish-fraction",
+        "0.9",
+        "--iters",
+        "1000000",
+        "--max-minutes",
+        "0.05",
+        "--eval-every",
+        "0",
+        "--out",
+        s(&run),
+    ]);
+    let log = std::fs::read_to_string(run.join("log.jsonl")).unwrap();
+    let last: serde_json::Value = serde_json::from_str(log.lines().last().unwrap()).unwrap();
+    assert_eq!(last["polishing"], true, "{last}");
+    assert!(last["iteration"].as_u64().unwrap() < 1_000_000, "{last}");
+    // A phase as long as the run is refused.
+    let e = train(
+        &dir.path().join("bad0"),
+        &["--moment-weight", "1", "--polish-fraction", "1"],
+        fails,
+    );
+    assert!(e.contains("polish_fraction in (0, 1)"), "{e}");
     // A negative weight is refused before training starts.
     let e = train(&dir.path().join("bad"), &["--acf-weight=-1"], fails);
     assert!(e.contains("autocorrelogram_weight must be >= 0"), "{e}");

@@ -144,9 +144,38 @@ pub struct TrainingConfig {
     /// spike trains it sees) instead of the probabilities; the generator's gradient passes
     /// straight through the draws. `None` = off (the paper scores probabilities).
     pub sampled_fakes: Option<bool>,
+    /// Share of the run (of `iterations`, or of the time limit when training stops by time)
+    /// spent in a final moment-only phase ([`Polish`]), e.g. 0.25; `None` or 0 = none (the
+    /// paper). Ignored without the moment term.
+    pub polish_fraction: Option<f64>,
+    /// Windows per generator update in the moment-only phase ([`POLISH_WINDOWS`] when `None`).
+    pub polish_windows: Option<usize>,
+    /// The generator's learning rate in the moment-only phase ([`POLISH_LR`] when `None`).
+    pub polish_lr: Option<f64>,
     /// Random seed (initialisation, batches, noise).
     #[config(default = 0)]
     pub seed: u64,
+}
+
+/// Default windows per update of the moment-only phase.
+pub const POLISH_WINDOWS: usize = 2048;
+
+/// Default generator learning rate of the moment-only phase.
+pub const POLISH_LR: f64 = 5e-4;
+
+/// The final moment-only phase of a run (an option beyond the paper, measured in
+/// docs/benchmarks.md, issue 7): the generator starts from the moving average of its weights
+/// (when one is kept) and is updated on the moment-matching term alone ([`crate::moments`]),
+/// without the critic, over `windows` generated windows per update, whose batch moments resolve
+/// what one GAN update's 512 cannot; the critic is no longer updated.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Polish {
+    /// Share of the run, in (0, 1).
+    pub fraction: f64,
+    /// Generated windows per update.
+    pub windows: usize,
+    /// The generator's Adam learning rate.
+    pub lr: f64,
 }
 
 impl TrainingConfig {
@@ -207,6 +236,17 @@ impl TrainingConfig {
         }
     }
 
+    /// The moment-only phase, when `polish_fraction` is above zero and the moment term is used.
+    pub fn polish(&self) -> Option<Polish> {
+        self.moment_term()?;
+        let fraction = self.polish_fraction.filter(|&f| f > 0.0)?;
+        Some(Polish {
+            fraction,
+            windows: self.polish_windows.unwrap_or(POLISH_WINDOWS),
+            lr: self.polish_lr.unwrap_or(POLISH_LR),
+        })
+    }
+
     /// The pooled autocorrelogram's weight within the moment term (0 when off).
     pub fn autocorrelogram_term(&self) -> f64 {
         self.autocorrelogram_weight.filter(|&w| w > 0.0).unwrap_or(0.0)
@@ -263,6 +303,20 @@ impl TrainingConfig {
         }
         if self.autocorrelogram_term() > 0.0 && self.moment_term().is_none() {
             return bad("autocorrelogram_weight is part of the moment term: it needs moment_weight > 0".into());
+        }
+        if let Some(p) = self.polish() {
+            if !(p.fraction < 1.0 && p.windows > 0 && p.lr.is_finite() && p.lr > 0.0) {
+                return bad(format!(
+                    "the moment-only phase needs polish_fraction in (0, 1), polish_windows >= 1 and polish_lr > 0, \
+                     got {}, {} and {}",
+                    p.fraction, p.windows, p.lr
+                ));
+            }
+        }
+        if let Some(f) = self.polish_fraction
+            && !(f.is_finite() && f >= 0.0)
+        {
+            return bad(format!("polish_fraction must be in [0, 1), got {f}"));
         }
         if !(0.0..0.5).contains(&self.dev_fraction) {
             return bad(format!("dev_fraction must be in [0, 0.5), got {}", self.dev_fraction));

@@ -37,6 +37,6 @@ pub mod penalty;
 pub mod sample;
 pub mod train;
 
-pub use config::{Arch, ModelConfig, TrainingConfig};
+pub use config::{Arch, ModelConfig, Polish, TrainingConfig};
 pub use error::{GanError, Result};
 pub use model::{Critic, Generator, InitRng};

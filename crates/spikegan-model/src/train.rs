@@ -4,7 +4,9 @@
 //! All randomness after initialisation (batch order, z, the interpolation weights, Bernoulli
 //! draws) comes from one ChaCha8 generator on the host, whose position is saved with each
 //! checkpoint. Each iteration is one generator update (skipped at the very first iteration)
-//! followed by `critic_iters` critic updates, each on the next real batch.
+//! followed by `critic_iters` critic updates, each on the next real batch; in the optional final
+//! moment-only phase ([`crate::config::Polish`], begun by [`Trainer::start_polish`]) it is one
+//! generator update on the moment term alone.
 
 use burn::module::{Module, Param};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
@@ -13,7 +15,6 @@ use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
-use spike_data::{PackedSamples, SampleSet};
 
 use crate::config::TrainingConfig;
 use crate::ema;
@@ -24,122 +25,12 @@ use crate::moments::MomentTargets;
 use crate::penalty::gradient_penalty;
 use crate::sample;
 
-/// Training windows, bit-packed, split into train and dev parts.
-pub struct TrainingData {
-    packed: PackedSamples,
-    train: usize,
-    dev: Vec<usize>,
-    time_course: Vec<f64>,
-}
+mod data;
 
-impl TrainingData {
-    /// Windows of the training set. With `dev_fraction > 0` the last windows are held out as the
-    /// dev set, with a gap of T - 1 windows so that (sliding) dev windows share no bin with
-    /// training windows.
-    pub fn new(samples: &SampleSet<'_>, dev_fraction: f64) -> Result<Self> {
-        let n = samples.n_samples();
-        let n_dev = (n as f64 * dev_fraction).floor() as usize;
-        let gap = if n_dev > 0 { samples.n_bins() - 1 } else { 0 };
-        if n < n_dev + gap + 1 {
-            return Err(GanError::Data(format!(
-                "{n} windows are too few for a dev fraction of {dev_fraction}"
-            )));
-        }
-        let train = n - n_dev - gap;
-        let packed = samples.packed();
-        let (nn, t) = (packed.n_neurons, packed.n_bins);
-        // Spikes per neuron and bin of a window, [N, T].
-        let mut counts = vec![0u64; nn * t];
-        let mut row = vec![0u64; packed.words_per_sample()];
-        for s in 0..train {
-            for (i, c) in counts.chunks_exact_mut(t).enumerate() {
-                packed.sample_row(s, i, &mut row);
-                for (k, &word) in row.iter().enumerate() {
-                    let mut bits = word;
-                    while bits != 0 {
-                        c[k * 64 + bits.trailing_zeros() as usize] += 1;
-                        bits &= bits - 1;
-                    }
-                }
-            }
-        }
-        let time_course = counts.iter().map(|&c| c as f64 / train as f64).collect();
-        Ok(TrainingData {
-            packed,
-            train,
-            dev: (n - n_dev..n).collect(),
-            time_course,
-        })
-    }
+pub use data::TrainingData;
 
-    /// Neurons N.
-    pub fn neurons(&self) -> usize {
-        self.packed.n_neurons
-    }
-
-    /// Bins per window T.
-    pub fn bins(&self) -> usize {
-        self.packed.n_bins
-    }
-
-    /// Number of training windows.
-    pub fn train_len(&self) -> usize {
-        self.train
-    }
-
-    /// The windows, bit-packed (the first [`Self::train_len`] are the training windows).
-    pub(crate) fn packed(&self) -> &PackedSamples {
-        &self.packed
-    }
-
-    /// Mean spike probability per bin of each neuron over the training windows (the time
-    /// course's mean over the bins), length N.
-    pub fn rates(&self) -> Vec<f64> {
-        let t = self.bins();
-        self.time_course
-            .chunks_exact(t)
-            .map(|c| c.iter().sum::<f64>() / t as f64)
-            .collect()
-    }
-
-    /// Spike probability of each neuron in each bin of a window over the training windows,
-    /// `[N, T]` row-major (the paper's average time course divided by nothing: a probability).
-    pub fn time_course(&self) -> &[f64] {
-        &self.time_course
-    }
-
-    /// The windows `indices` as a `[B, N, T]` f32 tensor of 0/1.
-    fn batch(&self, indices: &[usize], device: &Device) -> Tensor<3> {
-        let (n, t) = (self.neurons(), self.bins());
-        Tensor::from_data(
-            TensorData::new(self.batch_values(indices), [indices.len(), n, t]),
-            device,
-        )
-    }
-
-    /// The windows `indices` as `[B, N, T]` row-major 0/1 values.
-    fn batch_values(&self, indices: &[usize]) -> Vec<f32> {
-        let (n, t) = (self.neurons(), self.bins());
-        let mut values = vec![0f32; indices.len() * n * t];
-        let mut row = vec![0u64; self.packed.words_per_sample()];
-        for (b, &s) in indices.iter().enumerate() {
-            for i in 0..n {
-                self.packed.sample_row(s, i, &mut row);
-                let out = &mut values[(b * n + i) * t..][..t];
-                for (k, &word) in row.iter().enumerate() {
-                    let mut bits = word;
-                    while bits != 0 {
-                        out[k * 64 + bits.trailing_zeros() as usize] = 1.0;
-                        bits &= bits - 1;
-                    }
-                }
-            }
-        }
-        values
-    }
-}
-
-/// Losses of one iteration (the last critic update's values).
+/// Losses of one iteration (the last critic update's values; in the moment-only phase, which
+/// has no critic updates, the critic's values and the generator loss are NaN).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct IterationLog {
     /// Iteration number, from 1.
@@ -168,6 +59,9 @@ pub struct TrainerState {
     pub cursor: usize,
     /// ChaCha8 word position of the host RNG.
     pub rng_word_pos: u128,
+    /// Iterations done when the moment-only phase began ([`Trainer::start_polish`]), if it has.
+    #[serde(default)]
+    pub polish_from: Option<usize>,
 }
 
 /// A Spike-GAN being trained.
@@ -251,6 +145,7 @@ impl Trainer {
                 epoch: 0,
                 cursor: 0,
                 rng_word_pos: 0,
+                polish_from: None,
             },
             host_kernels: *device == Device::flex(),
             ema: config.ema().map(|_| generator.valid()),
@@ -333,6 +228,36 @@ impl Trainer {
         Ok(calibrated)
     }
 
+    /// Whether the run is in its final moment-only phase ([`crate::config::Polish`]).
+    pub fn polishing(&self) -> bool {
+        self.state.polish_from.is_some() && self.config.polish().is_some()
+    }
+
+    /// Begins the moment-only phase (once; later calls change nothing): from the next
+    /// iteration on, the generator is updated on the moment term alone with the phase's windows
+    /// and learning rate, and the critic rests. The generator starts from the moving average of
+    /// its weights when one is kept (the better generator; the average then follows the phase's
+    /// updates). Errors when the configuration has no such phase.
+    pub fn start_polish(&mut self) -> Result<()> {
+        if self.config.polish().is_none() {
+            return Err(GanError::Config(
+                "this run has no moment-only phase (polish_fraction is not set)".into(),
+            ));
+        }
+        if self.polishing() {
+            return Ok(());
+        }
+        if let Some(ema) = &self.ema {
+            self.generator = self
+                .generator
+                .clone()
+                .try_load_record(ema.clone().into_record())
+                .map_err(|e| GanError::Config(format!("the averaged generator does not fit the generator: {e}")))?;
+        }
+        self.state.polish_from = Some(self.state.iteration);
+        Ok(())
+    }
+
     /// The moving average of the generator's weights, if kept.
     pub fn generator_ema(&self) -> Option<&Generator> {
         self.ema.as_ref()
@@ -408,56 +333,91 @@ impl Trainer {
         )
     }
 
-    /// One generator update; returns (-mean D(fake), the moment term if used).
+    /// Windows per generator update and its learning rate: the moment-only phase's once it
+    /// has begun, else the GAN's.
+    fn generator_update(&self) -> (usize, f64) {
+        match self.config.polish().filter(|_| self.polishing()) {
+            Some(p) => (p.windows, p.lr),
+            None => (self.config.generator_windows(), self.config.lr_generator),
+        }
+    }
+
+    /// One generator update; returns (-mean D(fake), the moment term if used). In the
+    /// moment-only phase the loss is the moment term alone (the critic is not consulted) and the
+    /// first value NaN.
     fn generator_step(&mut self) -> (f64, Option<f64>) {
-        if let (Some(generator), Some(critic)) = (self.host_generator(), self.host_critic()) {
-            return self.host_generator_step(&generator, &critic);
+        let critic = if self.polishing() { None } else { self.host_critic() };
+        if let Some(generator) = self.host_generator()
+            && (critic.is_some() || self.polishing())
+        {
+            return self.host_generator_step(&generator, critic.as_ref());
         }
         let (n, t, b) = (self.config.model.neurons, self.config.model.bins, self.config.batch);
-        let z = self.noise(self.config.generator_windows());
-        let frozen = self.critic.clone().no_grad();
+        let (windows, lr) = self.generator_update();
+        let z = self.noise(windows);
         let fake = self.generator.forward(z, n, t);
-        // The critic scores the first `batch` windows; the moment term takes them all.
-        let scored = fake.clone().slice([0..b, 0..n, 0..t]);
-        let seen = if self.config.samples_fakes() {
-            // Straight through: the critic sees the draws, the gradient reaches the probabilities.
-            let draws = self.critic_input(host_values(scored.clone()));
-            let draws = Tensor::<3>::from_data(TensorData::new(draws, scored.dims()), &self.device);
-            scored.clone() + (draws - scored.detach())
+        let (value, mut loss) = if self.polishing() {
+            (f64::NAN, None)
         } else {
-            scored
+            // The critic scores the first `batch` windows; the moment term takes them all.
+            let scored = fake.clone().slice([0..b, 0..n, 0..t]);
+            let seen = if self.config.samples_fakes() {
+                // Straight through: the critic sees the draws, the gradient reaches the
+                // probabilities.
+                let draws = self.critic_input(host_values(scored.clone()));
+                let draws = Tensor::<3>::from_data(TensorData::new(draws, scored.dims()), &self.device);
+                scored.clone() + (draws - scored.detach())
+            } else {
+                scored
+            };
+            let adversarial = self.critic.clone().no_grad().forward(seen).mean().neg();
+            (scalar(adversarial.clone()), Some(adversarial))
         };
-        let adversarial = frozen.forward(seen).mean().neg();
-        let value = scalar(adversarial.clone());
-        let mut loss = adversarial;
         let moment = self.moment_term(&host_values(fake.clone())).map(|(m, grad)| {
             // <grad, p> has the moment term's gradient with respect to the parameters.
             let grad = Tensor::<3>::from_data(TensorData::new(grad, fake.dims()), &self.device);
-            loss = loss.clone() + (fake * grad).sum();
+            let term = (fake * grad).sum();
+            loss = Some(match loss.take() {
+                Some(l) => l + term,
+                None => term,
+            });
             m
         });
+        let Some(loss) = loss else {
+            // The moment-only phase without the moment term (which validation rules out).
+            return (value, moment);
+        };
         let grads = GradientsParams::from_grads(loss.backward(), &self.generator);
-        self.generator = self
-            .opt_generator
-            .step(self.config.lr_generator, self.generator.clone(), grads);
+        self.generator = self.opt_generator.step(lr, self.generator.clone(), grads);
         (value, moment)
     }
 
     /// [`Trainer::generator_step`] with the gradients from [`crate::host`]: the critic's input
-    /// gradient of `-mean D(fake)` (plus the moment term's) backpropagated through the generator.
-    fn host_generator_step(&mut self, generator: &HostConvGenerator, critic: &HostConvCritic) -> (f64, Option<f64>) {
-        let (b, bm) = (self.config.batch, self.config.generator_windows());
+    /// gradient of `-mean D(fake)` (none in the moment-only phase) plus the moment term's,
+    /// backpropagated through the generator.
+    fn host_generator_step(
+        &mut self,
+        generator: &HostConvGenerator,
+        critic: Option<&HostConvCritic>,
+    ) -> (f64, Option<f64>) {
+        let (b, (bm, lr)) = (self.config.batch, self.generator_update());
         let z = self.noise_values(bm);
         let forward = generator.forward(&z);
         let window = self.config.model.neurons * self.config.model.bins;
-        // With sampled fakes the critic's input gradient at the draws is passed straight through
-        // to the probabilities.
-        let draws = self
-            .config
-            .samples_fakes()
-            .then(|| self.critic_input(forward.probabilities[..b * window].to_vec()));
-        let seen = draws.as_deref().unwrap_or(&forward.probabilities[..b * window]);
-        let (mut grad, scores) = critic.input_gradient(seen, -1.0 / b as f32);
+        let (mut grad, value) = match critic {
+            Some(critic) => {
+                // With sampled fakes the critic's input gradient at the draws is passed straight
+                // through to the probabilities.
+                let draws = self
+                    .config
+                    .samples_fakes()
+                    .then(|| self.critic_input(forward.probabilities[..b * window].to_vec()));
+                let seen = draws.as_deref().unwrap_or(&forward.probabilities[..b * window]);
+                let (grad, scores) = critic.input_gradient(seen, -1.0 / b as f32);
+                (grad, -scores.iter().sum::<f64>() / b as f64)
+            }
+            None => (Vec::new(), f64::NAN),
+        };
         grad.resize(bm * window, 0.0);
         let moment = self.moment_term(&forward.probabilities).map(|(m, g)| {
             grad.iter_mut().zip(&g).for_each(|(a, b)| *a += b);
@@ -482,10 +442,8 @@ impl Trainer {
                 register(&mut grads, bias, v, &inner);
             }
         }
-        self.generator = self
-            .opt_generator
-            .step(self.config.lr_generator, self.generator.clone(), grads);
-        (-scores.iter().sum::<f64>() / b as f64, moment)
+        self.generator = self.opt_generator.step(lr, self.generator.clone(), grads);
+        (value, moment)
     }
 
     /// One critic update; returns (loss, penalty, Wasserstein estimate).
@@ -564,8 +522,12 @@ impl Trainer {
         };
         let generator = self.host_generator();
         let mut last = (0.0, 0.0, 0.0);
-        for _ in 0..self.config.critic_iters {
-            last = self.critic_step(data, generator.as_ref());
+        if self.polishing() {
+            last = (f64::NAN, f64::NAN, f64::NAN);
+        } else {
+            for _ in 0..self.config.critic_iters {
+                last = self.critic_step(data, generator.as_ref());
+            }
         }
         let log = IterationLog {
             iteration,
@@ -580,7 +542,7 @@ impl Trainer {
             ("the generator loss", log.generator_loss),
             ("the moment-matching term", log.moment_loss.unwrap_or(0.0)),
         ] {
-            if v.is_infinite() || (v.is_nan() && iteration > 1) {
+            if v.is_infinite() || (v.is_nan() && iteration > 1 && !self.polishing()) {
                 return Err(GanError::Diverged {
                     iteration,
                     what,

@@ -90,6 +90,18 @@ pub struct TrainArgs {
     /// --batch of them; default: the batch size; needs the moment term).
     #[arg(long)]
     pub moment_batch: Option<usize>,
+    /// Spend this share of the run (of --iters, or of --max-minutes when given) in a final
+    /// moment-only phase: the generator, from its weight average, trained on the moment term
+    /// alone over --polish-windows windows per update, the critic resting (0 = none; needs the
+    /// moment term).
+    #[arg(long)]
+    pub polish_fraction: Option<f64>,
+    /// Windows per update of the moment-only phase (default 2048).
+    #[arg(long)]
+    pub polish_windows: Option<usize>,
+    /// The generator's learning rate in the moment-only phase (default 5e-4).
+    #[arg(long)]
+    pub polish_lr: Option<f64>,
     /// The critic scores Bernoulli draws of the generator's probabilities (binary, like the
     /// data) instead of the probabilities, with the gradient passed straight through the draws.
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
@@ -207,6 +219,15 @@ fn config_from(a: &TrainArgs, neurons: usize, bins: usize) -> anyhow::Result<Tra
     if let Some(v) = a.sampled_fakes {
         c.sampled_fakes = Some(v);
     }
+    if let Some(v) = a.polish_fraction {
+        c.polish_fraction = Some(v);
+    }
+    if let Some(v) = a.polish_windows {
+        c.polish_windows = Some(v);
+    }
+    if let Some(v) = a.polish_lr {
+        c.polish_lr = Some(v);
+    }
     if (c.model.neurons, c.model.bins) != (neurons, bins) {
         bail!(
             "the configuration is for {} neurons x {} bins but the data has {neurons} x {bins}",
@@ -289,6 +310,14 @@ pub fn train(a: &TrainArgs) -> anyhow::Result<Outcome> {
     let mut stop_reason = "finished";
     let mut eval_seconds = 0.0;
     while trainer.iteration() < total {
+        if let Some(p) = trainer.config.polish()
+            && !trainer.polishing()
+            && (trainer.iteration() as f64 >= (1.0 - p.fraction) * total as f64
+                || deadline.is_some_and(|d| start.elapsed().as_secs_f64() >= (1.0 - p.fraction) * d))
+        {
+            trainer.start_polish()?;
+            tracing::info!(iteration = trainer.iteration(), "the moment-only phase begins");
+        }
         let it = match trainer.step(&data) {
             Ok(it) => it,
             Err(e) => {
@@ -303,12 +332,16 @@ pub fn train(a: &TrainArgs) -> anyhow::Result<Outcome> {
         bar.inc(1);
         let mut line = None;
         if it.iteration % a.log_every.max(1) == 0 || it.iteration == total {
-            bar.set_message(format!("W {:.3}  critic {:.3}", it.wasserstein, it.critic_loss));
+            bar.set_message(if trainer.polishing() {
+                format!("moment term {:.3}", it.moment_loss.unwrap_or(f64::NAN))
+            } else {
+                format!("W {:.3}  critic {:.3}", it.wasserstein, it.critic_loss)
+            });
             line = Some(json!({
                 "iteration": it.iteration, "seconds": seconds, "critic_loss": it.critic_loss,
                 "generator_loss": if it.generator_loss.is_nan() { None } else { Some(it.generator_loss) },
                 "gradient_penalty": it.gradient_penalty, "wasserstein": it.wasserstein,
-                "moment_loss": it.moment_loss,
+                "moment_loss": it.moment_loss, "polishing": trainer.polishing(),
             }));
         }
         if a.eval_every > 0 && (it.iteration % a.eval_every == 0 || it.iteration == total) {

@@ -311,7 +311,7 @@ fn sampled_fakes_critic_iters_and_acf_weight_are_recorded_in_the_run_configurati
 }
 
 /// The `moments` preset (issue 7's best) on a small simulated set: after 200 iterations its
-/// samples' errors are below a level measured with 1.5x margin, and below the paper preset's
+/// samples' errors are below a level set with 1.25x margin or more over the measured value, and below the paper preset's
 /// after the same iterations.
 #[test]
 fn moments_preset_reaches_its_error_level() {
@@ -364,9 +364,11 @@ fn moments_preset_reaches_its_error_level() {
     };
     let (moments, paper) = (errors("moments"), errors("paper"));
     let e = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap();
-    // Measured (seed 0, rates calibrated per neuron and bin, moment term over 512 windows):
-    // covariance 0.244, lag covariance 0.193, autocorrelogram 0.415, time course 0.78,
-    // k-probabilities 0.024, mean 0.146; the paper preset: 0.43, 0.54, 0.55, 5.99, 0.085, 1.22.
+    // Measured (seed 0, rates calibrated per neuron and bin, moment term over 512 windows, the
+    // last 50 iterations moment-only): covariance 0.294, lag covariance 0.194, autocorrelogram
+    // 0.419, time course 0.78, k-probabilities 0.019, mean 0.128; the paper preset: 0.43, 0.54,
+    // 0.55, 5.99, 0.085, 1.22. (Without the moment-only phase: 0.244, 0.193, 0.415, 0.78, 0.024,
+    // 0.146.)
     for (key, level) in [
         ("covariance", 0.37),
         ("lag_covariance", 0.29),

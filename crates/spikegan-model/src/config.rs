@@ -196,14 +196,16 @@ impl TrainingConfig {
 
     /// The best time to quality found on the CPU (issue 7, docs/benchmarks.md): `fast`, plus
     /// sampling from a moving average of the generator's weights (decay 0.999), calibrated to
-    /// the data's firing rate in each bin of a window, and the moment-matching term (weight 1,
-    /// [`crate::moments`]) over 512 generated windows per update.
+    /// the data's firing rate in each bin of a window, the moment-matching term (weight 1,
+    /// [`crate::moments`]) over 512 generated windows per update, and the last quarter of the run
+    /// in the moment-only phase ([`Polish`], its default windows and learning rate).
     pub fn moments(model: ModelConfig) -> Self {
         Self::fast(model)
             .with_ema_decay(Some(0.999))
             .with_moment_weight(Some(1.0))
             .with_moment_batch(Some(512))
             .with_calibrate_rates(Some(true))
+            .with_polish_fraction(Some(0.25))
     }
 
     /// A preset by name: `paper`, `fast` or `moments`.
@@ -304,14 +306,14 @@ impl TrainingConfig {
         if self.autocorrelogram_term() > 0.0 && self.moment_term().is_none() {
             return bad("autocorrelogram_weight is part of the moment term: it needs moment_weight > 0".into());
         }
-        if let Some(p) = self.polish() {
-            if !(p.fraction < 1.0 && p.windows > 0 && p.lr.is_finite() && p.lr > 0.0) {
-                return bad(format!(
-                    "the moment-only phase needs polish_fraction in (0, 1), polish_windows >= 1 and polish_lr > 0, \
-                     got {}, {} and {}",
-                    p.fraction, p.windows, p.lr
-                ));
-            }
+        if let Some(p) = self.polish()
+            && !(p.fraction < 1.0 && p.windows > 0 && p.lr.is_finite() && p.lr > 0.0)
+        {
+            return bad(format!(
+                "the moment-only phase needs polish_fraction in (0, 1), polish_windows >= 1 and polish_lr > 0, \
+                 got {}, {} and {}",
+                p.fraction, p.windows, p.lr
+            ));
         }
         if let Some(f) = self.polish_fraction
             && !(f.is_finite() && f >= 0.0)

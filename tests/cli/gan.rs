@@ -171,7 +171,8 @@ fn sampled_fakes_critic_iters_and_acf_weight_are_recorded_in_the_run_configurati
     ]);
     let config = small_gan_config(dir.path(), 4, 16);
     // Runs `train` through `check` (`ok` or `fails`), its settings from the configuration file
-    // (or `--preset` in `flags`, which the file would replace), with `flags` added.
+    // (or `--preset` in `flags`, which the file would replace), with `flags` added; 2 iterations
+    // unless `flags` has `--iters`.
     let train = |run: &Path, flags: &[&str], check: fn(&[&str]) -> String| {
         let source = if flags.contains(&"--preset") {
             vec![]
@@ -186,14 +187,10 @@ fn sampled_fakes_critic_iters_and_acf_weight_are_recorded_in_the_run_configurati
             "16".into(),
         ];
         args.extend(source);
-        args.extend([
-            "--iters".into(),
-            "2".into(),
-            "--eval-every".into(),
-            "0".into(),
-            "--out".into(),
-            s(run).into(),
-        ]);
+        if !flags.contains(&"--iters") {
+            args.extend(["--iters".into(), "2".into()]);
+        }
+        args.extend(["--eval-every".into(), "0".into(), "--out".into(), s(run).into()]);
         args.extend(flags.iter().map(|f| f.to_string()));
         check(&args.iter().map(String::as_str).collect::<Vec<_>>())
     };
@@ -261,14 +258,7 @@ fn sampled_fakes_critic_iters_and_acf_weight_are_recorded_in_the_run_configurati
     // By time: with --max-minutes the phase takes the last share of the minutes. (The run lasts
     // 3 s; its phase begins after 0.3 s, and an iteration of this model takes milliseconds.)
     let run = dir.path().join("by-time");
-    ok(&[
-        "train",
-        "--data",
-        s(&sim),
-        "--window",
-        "16",
-        "--config",
-        s(&config),
+    let flags = [
         "--moment-weight",
         "1",
         "--polish-fraction",
@@ -277,11 +267,8 @@ fn sampled_fakes_critic_iters_and_acf_weight_are_recorded_in_the_run_configurati
         "1000000",
         "--max-minutes",
         "0.05",
-        "--eval-every",
-        "0",
-        "--out",
-        s(&run),
-    ]);
+    ];
+    train(&run, &flags, ok);
     let log = std::fs::read_to_string(run.join("log.jsonl")).unwrap();
     let last: serde_json::Value = serde_json::from_str(log.lines().last().unwrap()).unwrap();
     assert_eq!(last["polishing"], true, "{last}");

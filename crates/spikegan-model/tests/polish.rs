@@ -4,8 +4,6 @@
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use spike_data::SampleSet;
-use spike_data::simulate::{UniformParams, simulate_uniform};
 use spikegan_model::checkpoint;
 use spikegan_model::model::Generator;
 use spikegan_model::moments::MomentTargets;
@@ -13,21 +11,13 @@ use spikegan_model::sample::{CALIBRATION_SAMPLES, sample_probabilities};
 use spikegan_model::train::{Trainer, TrainingData};
 use spikegan_model::{ModelConfig, TrainingConfig};
 
+#[path = "common/tiny.rs"]
+mod tiny;
+
+use tiny::tiny_data;
+
 fn device() -> Device {
     Device::flex().autodiff()
-}
-
-fn data(seed: u64) -> SampleSet<'static> {
-    let p = UniformParams {
-        neurons: 4,
-        bins: 16,
-        samples: 512,
-        rate: 0.25,
-        corr: 0.3,
-        group: 2,
-        refractory: 0.0,
-    };
-    simulate_uniform(&p, seed, 0).unwrap().samples
 }
 
 /// `fast` on a small model with the moment term, an average of the weights and the phase.
@@ -73,7 +63,7 @@ fn critic_scores(t: &Trainer) -> Vec<f32> {
 
 #[test]
 fn the_phase_starts_from_the_average_and_rests_the_critic() {
-    let set = data(1);
+    let set = tiny_data(1);
     let data = TrainingData::new(&set, 0.0).unwrap();
     let mut t = Trainer::new(config(2), &data, &device()).unwrap();
     for _ in 0..8 {
@@ -105,7 +95,7 @@ fn the_phase_starts_from_the_average_and_rests_the_critic() {
 
 #[test]
 fn the_phase_is_checkpointed_and_resumed_exactly() {
-    let set = data(2);
+    let set = tiny_data(2);
     let data = TrainingData::new(&set, 0.0).unwrap();
     let dev = device();
     let run = |t: &mut Trainer, from: usize, to: usize| {
@@ -138,7 +128,7 @@ fn the_phase_is_checkpointed_and_resumed_exactly() {
 
 #[test]
 fn host_kernels_and_autodiff_agree_in_the_phase() {
-    let set = data(3);
+    let set = tiny_data(3);
     let data = TrainingData::new(&set, 0.0).unwrap();
     let dev = device();
     let mut host = Trainer::new(config(4), &data, &dev).unwrap();
@@ -170,7 +160,7 @@ fn moment_loss(t: &Trainer, generator: &Generator, targets: &MomentTargets) -> f
 /// moments closer to the data's than as many more GAN updates do.
 #[test]
 fn the_phase_matches_the_moments_closer_than_gan_updates() {
-    let set = data(4);
+    let set = tiny_data(4);
     let data = TrainingData::new(&set, 0.0).unwrap();
     let targets = MomentTargets::from_training(&data);
     let train = |polish: bool| {

@@ -12,6 +12,11 @@ use spikegan_model::sample::{CALIBRATION_SAMPLES, calibrate_rates, sample_binary
 use spikegan_model::train::{Trainer, TrainingData};
 use spikegan_model::{Arch, InitRng, ModelConfig, TrainingConfig};
 
+#[path = "common/tiny.rs"]
+mod tiny;
+
+use tiny::tiny_data;
+
 fn device() -> Device {
     Device::flex().autodiff()
 }
@@ -79,19 +84,6 @@ fn layer_shapes_for_t32_and_t128() {
     assert_eq!(c.hidden[0].weight.val().dims(), [16 * 128, 490]);
     let e = ModelConfig::new().with_bins(30).validate().unwrap_err().to_string();
     assert!(e.contains("T divisible by 4") && e.contains("T = 30"), "{e}");
-}
-
-fn tiny_data(seed: u64) -> SampleSet<'static> {
-    let p = UniformParams {
-        neurons: 4,
-        bins: 16,
-        samples: 512,
-        rate: 0.25,
-        corr: 0.3,
-        group: 2,
-        refractory: 0.0,
-    };
-    simulate_uniform(&p, seed, 0).unwrap().samples
 }
 
 fn tiny_config(seed: u64) -> TrainingConfig {

@@ -520,11 +520,10 @@ impl Trainer {
         } else {
             (f64::NAN, None)
         };
-        let generator = self.host_generator();
-        let mut last = (0.0, 0.0, 0.0);
-        if self.polishing() {
-            last = (f64::NAN, f64::NAN, f64::NAN);
-        } else {
+        let mut last = (f64::NAN, f64::NAN, f64::NAN);
+        if !self.polishing() {
+            // The critic updates share one host copy of the generator's weights.
+            let generator = self.host_generator();
             for _ in 0..self.config.critic_iters {
                 last = self.critic_step(data, generator.as_ref());
             }

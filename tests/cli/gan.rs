@@ -149,8 +149,8 @@ fn train_resume_and_sample() {
     assert!(e.contains("T divisible by 4"), "{e}");
 }
 
-/// `--sampled-fakes`, `--critic-iters`, `--acf-weight` and `--moment-batch` reach the saved
-/// configuration (the preset's unless asked for).
+/// `--sampled-fakes`, `--critic-iters`, `--acf-weight`, `--rate-weight`, `--moment-batch` and the
+/// moment-only phase's flags reach the saved configuration (the preset's unless asked for).
 #[test]
 fn sampled_fakes_critic_iters_and_acf_weight_are_recorded_in_the_run_configuration() {
     let dir = tempfile::tempdir().unwrap();
@@ -202,6 +202,8 @@ fn sampled_fakes_critic_iters_and_acf_weight_are_recorded_in_the_run_configurati
         "1",
         "--acf-weight",
         "2.5",
+        "--rate-weight",
+        "16",
         "--moment-batch",
         "40",
         "--polish-fraction",
@@ -226,6 +228,7 @@ fn sampled_fakes_critic_iters_and_acf_weight_are_recorded_in_the_run_configurati
         // The configuration file has no weight: none unless asked for.
         let acf_weight = if want { Some(2.5) } else { None };
         assert_eq!(saved["autocorrelogram_weight"].as_f64(), acf_weight, "{saved}");
+        assert_eq!(saved["rate_weight"].as_f64(), want.then_some(16.0), "{saved}");
         assert_eq!(saved["moment_batch"].as_u64(), want.then_some(40), "{saved}");
         let polish = (
             saved["polish_fraction"].as_f64(),
@@ -284,8 +287,12 @@ fn sampled_fakes_critic_iters_and_acf_weight_are_recorded_in_the_run_configurati
     let e = train(&dir.path().join("bad"), &["--acf-weight=-1"], fails);
     assert!(e.contains("autocorrelogram_weight must be >= 0"), "{e}");
     // So is a weight without the moment term it belongs to (the configuration has none).
-    let e = train(&dir.path().join("bad2"), &["--acf-weight", "1"], fails);
-    assert!(e.contains("it needs moment_weight > 0"), "{e}");
+    for flag in ["--acf-weight", "--rate-weight"] {
+        let e = train(&dir.path().join("bad2"), &[flag, "1"], fails);
+        assert!(e.contains("it needs moment_weight > 0"), "{e}");
+    }
+    let e = train(&dir.path().join("bad3"), &["--rate-weight=-2"], fails);
+    assert!(e.contains("rate_weight must be >= 0"), "{e}");
     // The preset's moment batch does not stand in the way of turning its moment term off.
     let run = dir.path().join("no-term");
     train(&run, &["--preset", "moments", "--moment-weight", "0"], ok);

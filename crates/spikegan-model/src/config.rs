@@ -3,6 +3,7 @@
 use burn::config::Config;
 
 use crate::error::{GanError, Result};
+use crate::moments::PooledWeights;
 
 /// Which networks: the paper's semi-convolutional Spike-GAN or its fully connected comparison.
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
@@ -130,6 +131,15 @@ pub struct TrainingConfig {
     /// neurons' average E[s(t) s(t+k)] for lags 1..=10), e.g. 1; `None` or 0 = not matched.
     /// Needs the moment term (`moment_weight` above zero).
     pub autocorrelogram_weight: Option<f64>,
+    /// Weight of the pooled firing rates within the moment term ([`crate::moments`]: each
+    /// neuron's spike probability averaged over the window's bins), e.g. 16; `None` or 0 = not
+    /// matched apart from the time course. Needs the moment term.
+    pub rate_weight: Option<f64>,
+    /// Estimate the moment term without its batch's noise ([`crate::moments`]: the product of
+    /// the z-scores of the batch's two halves, unbiased for the squared misfit), so that the
+    /// generator gains nothing by making its windows vary less than the data's. `None` = off
+    /// (the plain squares).
+    pub moment_split: Option<bool>,
     /// Windows the generator draws per update for the moment term, e.g. 512: the term's batch
     /// moments are then that much less noisy, and the critic scores the first `batch` of them.
     /// `None` or values below `batch` = `batch`; ignored without the moment term.
@@ -249,9 +259,18 @@ impl TrainingConfig {
         })
     }
 
-    /// The pooled autocorrelogram's weight within the moment term (0 when off).
-    pub fn autocorrelogram_term(&self) -> f64 {
-        self.autocorrelogram_weight.filter(|&w| w > 0.0).unwrap_or(0.0)
+    /// The weights of the moment term's pooled groups (0 for a group that is off).
+    pub fn pooled_weights(&self) -> PooledWeights {
+        let on = |w: Option<f64>| w.filter(|&w| w > 0.0).unwrap_or(0.0);
+        PooledWeights {
+            autocorrelogram: on(self.autocorrelogram_weight),
+            rate: on(self.rate_weight),
+        }
+    }
+
+    /// Whether the moment term is estimated from the product of two half batches.
+    pub fn splits_moments(&self) -> bool {
+        self.moment_split == Some(true)
     }
 
     /// Whether the sampling generator is calibrated to the training rates.
@@ -296,6 +315,7 @@ impl TrainingConfig {
         for (name, w) in [
             ("moment_weight", self.moment_weight),
             ("autocorrelogram_weight", self.autocorrelogram_weight),
+            ("rate_weight", self.rate_weight),
         ] {
             if let Some(w) = w
                 && !(w.is_finite() && w >= 0.0)
@@ -303,8 +323,14 @@ impl TrainingConfig {
                 return bad(format!("{name} must be >= 0, got {w}"));
             }
         }
-        if self.autocorrelogram_term() > 0.0 && self.moment_term().is_none() {
-            return bad("autocorrelogram_weight is part of the moment term: it needs moment_weight > 0".into());
+        let pooled = self.pooled_weights();
+        for (name, w) in [
+            ("autocorrelogram_weight", pooled.autocorrelogram),
+            ("rate_weight", pooled.rate),
+        ] {
+            if w > 0.0 && self.moment_term().is_none() {
+                return bad(format!("{name} is part of the moment term: it needs moment_weight > 0"));
+            }
         }
         if let Some(p) = self.polish()
             && !(p.fraction < 1.0 && p.windows > 0 && p.lr.is_finite() && p.lr > 0.0)

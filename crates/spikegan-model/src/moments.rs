@@ -18,6 +18,11 @@
 //!   neuron hide in each neuron's noise; pooled, it stands out (z about √N larger), and busy
 //!   neurons count as much as they do in the paper's statistic. Its squared z-scores enter the
 //!   sum with weight a (the mean stays over the other moments' count).
+//! - optionally (`rate_weight` r > 0), the pooled firing rates: each neuron's P(s_n(t) = 1)
+//!   averaged over the window's bins. A neuron's rate is in its N x T time-course moments,
+//!   but spread over T of them it is seen with about √T less z than pooled; the phase that fits
+//!   the moment term alone ([`crate::config::Polish`]) otherwise leaves the rates a few percent
+//!   off, and calibrating them afterwards moves the fitted pair moments. Weight r as for a.
 //!
 //! Expectations are over windows and over the bins where both times fall inside the window. The
 //! generator's moments are those of its Bernoulli samples, computed exactly from its spike
@@ -50,6 +55,15 @@ pub const MAX_AUTO_LAG: usize = 10;
 /// Columns (window bins) per block of the parallel count-distribution sums (a multiple of
 /// [`LANES`]).
 const COUNT_BLOCK: usize = 256;
+
+/// Weights of the pooled groups within the moment term (module docs); 0 leaves a group out.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct PooledWeights {
+    /// The pooled autocorrelogram, lags 1..=K.
+    pub autocorrelogram: f64,
+    /// Each neuron's firing rate over the window's bins.
+    pub rate: f64,
+}
 
 /// The training windows' moments (see the module docs), each an average over its terms.
 #[derive(Clone, Debug, PartialEq)]
@@ -212,42 +226,53 @@ impl MomentTargets {
     }
 
     /// The loss `weight * mean z²` of the spike probabilities `p` (`[B, N, T]`, batch-major) and
-    /// its gradient with respect to `p` (same layout); with `autocorrelogram_weight` > 0 the
-    /// pooled autocorrelogram's squared z-scores join the sum with that weight (module docs).
-    pub fn loss_and_gradient(&self, p: &[f32], weight: f64, autocorrelogram_weight: f64) -> (f64, Vec<f32>) {
-        let batch = BatchMoments::new(self, p);
+    /// its gradient with respect to `p` (same layout); the pooled groups of `pooled` with a
+    /// weight above zero join the sum with that weight (module docs).
+    ///
+    /// With `split` (and at least two windows) each z² is estimated without the batch's own
+    /// noise: as the product of the z-scores of the batch's two halves (first and last windows),
+    /// whose expectation is the squared misfit alone. The plain square adds the estimate's
+    /// variance, which a generator lowers by making its windows vary less than the data's.
+    pub fn loss_and_gradient(&self, p: &[f32], weight: f64, pooled: PooledWeights, split: bool) -> (f64, Vec<f32>) {
         let scale = weight / self.len() as f64;
         let targets = self.flat();
-        let mut z2 = 0.0;
-        // d loss / d moment, divided by the moment's number of terms (as the products need it).
-        let mut g: Vec<f64> = batch
-            .values
-            .iter()
-            .zip(&targets)
-            .zip(&batch.terms)
-            .map(|((&m, &target), &terms)| {
-                let (d, v) = (m - target, noise_variance(target, terms));
-                z2 += d * d / v;
-                2.0 * scale * d / v / terms
-            })
-            .collect();
-        if autocorrelogram_weight > 0.0 {
-            let n = self.neurons as f64;
-            for lag in self.autocorrelation_indices() {
-                let (mut m, mut target, mut terms) = (0.0, 0.0, 0.0);
-                for &k in &lag {
-                    m += batch.values[k] / n;
-                    target += targets[k] / n;
-                    terms += batch.terms[k];
-                }
-                let (d, v) = (m - target, noise_variance(target, terms));
-                z2 += autocorrelogram_weight * d * d / v;
-                for &k in &lag {
-                    g[k] += 2.0 * autocorrelogram_weight * scale * d / v / n / batch.terms[k];
-                }
+        let mut groups = Vec::new();
+        for (indices, w) in [
+            (self.autocorrelation_indices(), pooled.autocorrelogram),
+            (self.rate_indices(), pooled.rate),
+        ] {
+            if w > 0.0 {
+                groups.extend(indices.into_iter().map(|g| (g, w)));
             }
         }
-        (scale * z2, batch.backward(&g))
+        let window = self.neurons * self.bins;
+        let windows = p.len() / window;
+        if !split || windows < 2 {
+            let batch = BatchMoments::new(self, p);
+            let r = Residuals::new(&batch, &targets, &groups);
+            let v = r.noise(&targets, &groups, &batch.terms);
+            let z2 = r.products(&r, &v, &groups);
+            let g = r.gradient(&v, &groups, &batch.terms, 2.0 * scale);
+            return (scale * z2, batch.backward(&g));
+        }
+        let (first, last) = p.split_at(windows / 2 * window);
+        let (a, b) = (BatchMoments::new(self, first), BatchMoments::new(self, last));
+        let (ra, rb) = (
+            Residuals::new(&a, &targets, &groups),
+            Residuals::new(&b, &targets, &groups),
+        );
+        let terms: Vec<f64> = a.terms.iter().zip(&b.terms).map(|(x, y)| x + y).collect();
+        let v = ra.noise(&targets, &groups, &terms);
+        let z2 = ra.products(&rb, &v, &groups);
+        let mut grad = a.backward(&rb.gradient(&v, &groups, &a.terms, scale));
+        grad.extend(b.backward(&ra.gradient(&v, &groups, &b.terms, scale)));
+        (scale * z2, grad)
+    }
+
+    /// For each neuron, the positions in [`Self::flat`] of its T time-course moments.
+    fn rate_indices(&self) -> Vec<Vec<usize>> {
+        let t = self.bins;
+        (0..self.neurons).map(|i| (i * t..(i + 1) * t).collect()).collect()
     }
 
     /// For each lag 1..=K, the positions in [`Self::flat`] of the N neurons' E[s_n(t) s_n(t+k)]:
@@ -275,6 +300,63 @@ impl MomentTargets {
         out.extend(&self.auto);
         out.extend(&self.count);
         out
+    }
+}
+
+/// One batch's differences from the targets: each moment's, then each pooled group's (the
+/// groups' moments have equal term counts, so a group's average is its moment over all of its
+/// terms).
+struct Residuals {
+    moments: Vec<f64>,
+    groups: Vec<f64>,
+}
+
+impl Residuals {
+    fn new(batch: &BatchMoments, targets: &[f64], groups: &[(Vec<usize>, f64)]) -> Self {
+        let moments: Vec<f64> = batch.values.iter().zip(targets).map(|(m, t)| m - t).collect();
+        let groups = groups
+            .iter()
+            .map(|(g, _)| g.iter().map(|&k| moments[k]).sum::<f64>() / g.len() as f64)
+            .collect();
+        Residuals { moments, groups }
+    }
+
+    /// Noise variances of the moments, then of the groups, for estimates over `terms`.
+    fn noise(&self, targets: &[f64], groups: &[(Vec<usize>, f64)], terms: &[f64]) -> Vec<f64> {
+        let mut v: Vec<f64> = targets.iter().zip(terms).map(|(&t, &c)| noise_variance(t, c)).collect();
+        v.extend(groups.iter().map(|(g, _)| {
+            let target = g.iter().map(|&k| targets[k]).sum::<f64>() / g.len() as f64;
+            noise_variance(target, g.iter().map(|&k| terms[k]).sum())
+        }));
+        v
+    }
+
+    /// Σ d·d'/v over the moments plus Σ w·d·d'/v over the groups, d from `self`, d' from
+    /// `other`: the sum of squared z-scores when `other` is `self`.
+    fn products(&self, other: &Residuals, v: &[f64], groups: &[(Vec<usize>, f64)]) -> f64 {
+        let (vm, vg) = v.split_at(self.moments.len());
+        let moments: f64 = (self.moments.iter().zip(&other.moments).zip(vm))
+            .map(|((a, b), v)| a * b / v)
+            .sum();
+        let pooled: f64 = (self.groups.iter().zip(&other.groups).zip(vg).zip(groups))
+            .map(|(((a, b), v), (_, w))| w * a * b / v)
+            .sum();
+        moments + pooled
+    }
+
+    /// `factor` times the derivative of [`Self::products`] with respect to the other batch's
+    /// values, divided by each value's number of `terms` in that batch (as
+    /// [`BatchMoments::backward`] takes it).
+    fn gradient(&self, v: &[f64], groups: &[(Vec<usize>, f64)], terms: &[f64], factor: f64) -> Vec<f64> {
+        let (vm, vg) = v.split_at(self.moments.len());
+        let mut g: Vec<f64> = self.moments.iter().zip(vm).map(|(d, v)| d / v).collect();
+        for ((d, v), (group, w)) in self.groups.iter().zip(vg).zip(groups) {
+            for &k in group {
+                g[k] += w * d / v / group.len() as f64;
+            }
+        }
+        g.iter_mut().zip(terms).for_each(|(g, c)| *g *= factor / c);
+        g
     }
 }
 
@@ -539,8 +621,8 @@ mod tests {
         let (v, data) = random_data(n, t, w, 4);
         let m = MomentTargets::from_training(&data);
         let p: Vec<f32> = v.iter().map(|&x| f32::from(x)).collect();
-        for acf_weight in [0.0, 3.0] {
-            let (loss, grad) = m.loss_and_gradient(&p, 1.0, acf_weight);
+        for (autocorrelogram, rate) in [(0.0, 0.0), (3.0, 0.0), (0.0, 4.0)] {
+            let (loss, grad) = m.loss_and_gradient(&p, 1.0, PooledWeights { autocorrelogram, rate }, false);
             assert!(loss.abs() < 1e-9, "loss {loss}");
             assert!(grad.iter().all(|g| g.abs() < 1e-4));
         }
@@ -555,25 +637,118 @@ mod tests {
         let m = MomentTargets::from_training(&data);
         let mut rng = ChaCha8Rng::seed_from_u64(6);
         let p: Vec<f32> = (0..3 * n * t).map(|_| rng.random::<f32>() * 0.6 + 0.2).collect();
-        for acf_weight in [0.0, 5.0] {
-            let loss = |p: &[f32]| m.loss_and_gradient(p, 2.0, acf_weight).0;
-            let (_, grad) = m.loss_and_gradient(&p, 2.0, acf_weight);
-            let h = 1e-3f32;
-            let mut worst = 0f64;
-            for k in (0..p.len()).step_by(7) {
-                let (mut up, mut down) = (p.clone(), p.clone());
-                up[k] += h;
-                down[k] -= h;
-                let fd = (loss(&up) - loss(&down)) / (2.0 * f64::from(h));
-                let g = f64::from(grad[k]);
-                worst = worst.max((fd - g).abs() / (fd.abs().max(g.abs()).max(1e-2)));
+        let weights = [(0.0, 0.0), (5.0, 0.0), (0.0, 7.0), (5.0, 7.0)];
+        for split in [false, true] {
+            for pooled in weights.map(|(autocorrelogram, rate)| PooledWeights { autocorrelogram, rate }) {
+                let loss = |p: &[f32]| m.loss_and_gradient(p, 2.0, pooled, split).0;
+                let (_, grad) = m.loss_and_gradient(&p, 2.0, pooled, split);
+                let h = 1e-3f32;
+                let mut worst = 0f64;
+                for k in (0..p.len()).step_by(7) {
+                    let (mut up, mut down) = (p.clone(), p.clone());
+                    up[k] += h;
+                    down[k] -= h;
+                    let fd = (loss(&up) - loss(&down)) / (2.0 * f64::from(h));
+                    let g = f64::from(grad[k]);
+                    worst = worst.max((fd - g).abs() / (fd.abs().max(g.abs()).max(1e-2)));
+                }
+                assert!(
+                    worst < 1e-2,
+                    "{pooled:?}, split {split}: worst relative difference {worst}"
+                );
             }
-            assert!(
-                worst < 1e-2,
-                "autocorrelogram weight {acf_weight}: worst relative difference {worst}"
-            );
         }
-        // The pooled group adds to the loss: the same probabilities score higher with it.
-        assert!(m.loss_and_gradient(&p, 2.0, 5.0).0 > m.loss_and_gradient(&p, 2.0, 0.0).0);
+    }
+
+    /// Batches drawn from the training windows themselves (a generator that is the data): the
+    /// split estimate averages to about zero, as the squared misfit is zero, while the plain
+    /// square averages to about one per moment, the batch's own noise.
+    #[test]
+    fn the_split_estimate_has_no_noise_floor() {
+        let (n, t, w) = (4, 12, 400);
+        let (v, data) = random_data(n, t, w, 9);
+        let m = MomentTargets::from_training(&data);
+        let mut rng = ChaCha8Rng::seed_from_u64(10);
+        let pooled = PooledWeights {
+            autocorrelogram: 2.0,
+            rate: 3.0,
+        };
+        let rounds = 300;
+        let (mut split, mut square) = (Vec::new(), 0.0);
+        for _ in 0..rounds {
+            let p: Vec<f32> = (0..40)
+                .flat_map(|_| {
+                    let k = rng.random_range(0..w);
+                    v[k * n * t..][..n * t].iter().map(|&x| f32::from(x))
+                })
+                .collect();
+            split.push(m.loss_and_gradient(&p, 1.0, pooled, true).0);
+            square += m.loss_and_gradient(&p, 1.0, pooled, false).0 / f64::from(rounds);
+        }
+        let mean = split.iter().sum::<f64>() / f64::from(rounds);
+        let sd = (split.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / f64::from(rounds - 1)).sqrt();
+        let se = sd / f64::from(rounds).sqrt();
+        assert!(square > 0.5, "the plain square's noise floor: {square}");
+        assert!(
+            mean.abs() < 4.0 * se && mean.abs() < 0.1 * square,
+            "split mean {mean} (se {se}), square {square}"
+        );
+    }
+
+    /// The pooled rate term against its definition: the data's own values as probabilities,
+    /// but neuron 1's pulled towards 0.5 by `delta` (which moves its rate), score the term's
+    /// `r * weight / len * Σ_n d_n² / v_n`, with d_n the change of neuron n's rate and v_n its
+    /// noise variance over all of the batch's (window, bin) terms.
+    #[test]
+    fn pooled_rates_score_a_shifted_neuron() {
+        let (n, t, w) = (4, 10, 30);
+        let (v, data) = random_data(n, t, w, 8);
+        let m = MomentTargets::from_training(&data);
+        let delta = 0.05f32;
+        let p: Vec<f32> = v
+            .iter()
+            .enumerate()
+            .map(|(k, &x)| match (k / t) % n {
+                1 => f32::from(x) * (1.0 - 2.0 * delta) + delta,
+                _ => f32::from(x),
+            })
+            .collect();
+        let base = m.loss_and_gradient(&p, 1.5, PooledWeights::default(), false).0;
+        let with = m
+            .loss_and_gradient(
+                &p,
+                1.5,
+                PooledWeights {
+                    autocorrelogram: 0.0,
+                    rate: 2.0,
+                },
+                false,
+            )
+            .0;
+        let rates: Vec<(f64, f64)> = (0..n)
+            .map(|i| {
+                let (got, want) = (0..w * t).fold((0.0, 0.0), |(a, b), q| {
+                    let k = ((q / t) * n + i) * t + q % t;
+                    (a + f64::from(p[k]), b + f64::from(v[k]))
+                });
+                (got / (w * t) as f64, want / (w * t) as f64)
+            })
+            .collect();
+        let expected: f64 = rates
+            .iter()
+            .map(|&(got, want)| (got - want).powi(2) / noise_variance(want, (w * t) as f64))
+            .sum::<f64>()
+            * 2.0
+            * 1.5
+            / m.len() as f64;
+        assert!(
+            expected > 1e-3,
+            "the shifted probabilities must move the rates: {expected}"
+        );
+        assert!(
+            ((with - base) - expected).abs() < 1e-9 * expected.max(1.0),
+            "rate term {} against {expected}",
+            with - base
+        );
     }
 }

@@ -326,11 +326,12 @@ impl Trainer {
     /// it is used.
     fn moment_term(&self, p: &[f32]) -> Option<(f64, Vec<f32>)> {
         let weight = self.config.moment_term()?;
-        Some(
-            self.moments
-                .as_ref()?
-                .loss_and_gradient(p, weight, self.config.autocorrelogram_term()),
-        )
+        Some(self.moments.as_ref()?.loss_and_gradient(
+            p,
+            weight,
+            self.config.pooled_weights(),
+            self.config.splits_moments(),
+        ))
     }
 
     /// Windows per generator update and its learning rate: the moment-only phase's once it

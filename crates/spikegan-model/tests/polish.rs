@@ -6,7 +6,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use spikegan_model::checkpoint;
 use spikegan_model::model::Generator;
-use spikegan_model::moments::MomentTargets;
+use spikegan_model::moments::{MomentTargets, PooledWeights};
 use spikegan_model::sample::{CALIBRATION_SAMPLES, sample_probabilities};
 use spikegan_model::train::{Trainer, TrainingData};
 use spikegan_model::{ModelConfig, TrainingConfig};
@@ -153,7 +153,7 @@ fn host_kernels_and_autodiff_agree_in_the_phase() {
 fn moment_loss(t: &Trainer, generator: &Generator, targets: &MomentTargets) -> f64 {
     let mut rng = ChaCha8Rng::seed_from_u64(9);
     let p = sample_probabilities(generator, &t.config.model, 1024, 256, &mut rng, t.device());
-    targets.loss_and_gradient(&p, 1.0, 0.0).0
+    targets.loss_and_gradient(&p, 1.0, PooledWeights::default(), false).0
 }
 
 /// After the same GAN start, updates of the moment-only phase bring the averaged generator's

@@ -7,7 +7,7 @@ use spike_data::SampleSet;
 use spike_data::simulate::{UniformParams, simulate_uniform};
 use spikegan_model::checkpoint;
 use spikegan_model::model::{Critic, Generator, conv1d_gemm};
-use spikegan_model::moments::MomentTargets;
+use spikegan_model::moments::{MomentTargets, PooledWeights};
 use spikegan_model::sample::{CALIBRATION_SAMPLES, calibrate_rates, sample_binary, sample_probabilities};
 use spikegan_model::train::{Trainer, TrainingData};
 use spikegan_model::{Arch, InitRng, ModelConfig, TrainingConfig};
@@ -197,7 +197,7 @@ fn sampled_moment_loss(trainer: &Trainer, targets: &MomentTargets) -> f64 {
         &mut rng,
         trainer.device(),
     );
-    targets.loss_and_gradient(&p, 1.0, 0.0).0
+    targets.loss_and_gradient(&p, 1.0, PooledWeights::default(), false).0
 }
 
 /// `moment_batch`: equal to or below the batch it changes nothing; larger, the term's batch moments are

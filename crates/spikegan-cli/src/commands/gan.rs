@@ -86,6 +86,15 @@ pub struct TrainArgs {
     /// E[s(t) s(t+k)], lags 1-10) with this weight (0 = off; needs the moment term).
     #[arg(long)]
     pub acf_weight: Option<f64>,
+    /// Within the moment term, also match each neuron's firing rate pooled over the window's
+    /// bins with this weight (0 = off; needs the moment term)
+    #[arg(long)]
+    pub rate_weight: Option<f64>,
+    /// Estimate the moment term as the product of its batch's two halves' z-scores (unbiased for
+    /// the squared misfit; the plain squares add the batch's noise, which rewards windows that
+    /// vary less than the data's)
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub moment_split: Option<bool>,
     /// Windows the generator draws per update for the moment term (the critic scores the first
     /// --batch of them; default: the batch size; needs the moment term).
     #[arg(long)]
@@ -212,6 +221,12 @@ fn config_from(a: &TrainArgs, neurons: usize, bins: usize) -> anyhow::Result<Tra
     }
     if let Some(v) = a.acf_weight {
         c.autocorrelogram_weight = Some(v);
+    }
+    if let Some(v) = a.rate_weight {
+        c.rate_weight = Some(v);
+    }
+    if let Some(v) = a.moment_split {
+        c.moment_split = Some(v);
     }
     if let Some(v) = a.moment_batch {
         c.moment_batch = Some(v);

@@ -149,8 +149,9 @@ fn train_resume_and_sample() {
     assert!(e.contains("T divisible by 4"), "{e}");
 }
 
-/// `--sampled-fakes`, `--critic-iters`, `--acf-weight`, `--rate-weight`, `--moment-batch` and the
-/// moment-only phase's flags reach the saved configuration (the preset's unless asked for).
+/// `--sampled-fakes`, `--critic-iters`, `--acf-weight`, `--rate-weight`, `--moment-split`,
+/// `--moment-batch` and the moment-only phase's flags reach the saved configuration (the
+/// preset's unless asked for).
 #[test]
 fn sampled_fakes_critic_iters_and_acf_weight_are_recorded_in_the_run_configuration() {
     let dir = tempfile::tempdir().unwrap();
@@ -212,6 +213,10 @@ fn sampled_fakes_critic_iters_and_acf_weight_are_recorded_in_the_run_configurati
         "24",
         "--polish-lr",
         "0.001",
+        "--moment-split",
+        "--polish-rate-weight",
+        "8",
+        "--polish-split=false",
     ];
     for (flags, want) in [(&asked[..], true), (&[][..], false)] {
         let run = dir.path().join(format!("run{want}"));
@@ -229,6 +234,13 @@ fn sampled_fakes_critic_iters_and_acf_weight_are_recorded_in_the_run_configurati
         let acf_weight = if want { Some(2.5) } else { None };
         assert_eq!(saved["autocorrelogram_weight"].as_f64(), acf_weight, "{saved}");
         assert_eq!(saved["rate_weight"].as_f64(), want.then_some(16.0), "{saved}");
+        let split = (saved["moment_split"].as_bool(), saved["polish_split"].as_bool());
+        assert_eq!(
+            split,
+            if want { (Some(true), Some(false)) } else { (None, None) },
+            "{saved}"
+        );
+        assert_eq!(saved["polish_rate_weight"].as_f64(), want.then_some(8.0), "{saved}");
         assert_eq!(saved["moment_batch"].as_u64(), want.then_some(40), "{saved}");
         let polish = (
             saved["polish_fraction"].as_f64(),

@@ -162,6 +162,12 @@ pub struct TrainingConfig {
     pub polish_windows: Option<usize>,
     /// The generator's learning rate in the moment-only phase ([`POLISH_LR`] when `None`).
     pub polish_lr: Option<f64>,
+    /// Weight of the pooled firing rates in the moment-only phase, replacing `rate_weight`
+    /// there (`None` = `rate_weight`).
+    pub polish_rate_weight: Option<f64>,
+    /// Whether the moment-only phase estimates its moment term from split halves, replacing
+    /// `moment_split` there (`None` = `moment_split`).
+    pub polish_split: Option<bool>,
     /// Random seed (initialisation, batches, noise).
     #[config(default = 0)]
     pub seed: u64,
@@ -186,6 +192,10 @@ pub struct Polish {
     pub windows: usize,
     /// The generator's Adam learning rate.
     pub lr: f64,
+    /// The moment term's pooled groups in the phase.
+    pub pooled: PooledWeights,
+    /// Whether the phase's moment term is the split-batch estimate.
+    pub split: bool,
 }
 
 impl TrainingConfig {
@@ -256,6 +266,13 @@ impl TrainingConfig {
             fraction,
             windows: self.polish_windows.unwrap_or(POLISH_WINDOWS),
             lr: self.polish_lr.unwrap_or(POLISH_LR),
+            pooled: PooledWeights {
+                rate: self
+                    .polish_rate_weight
+                    .map_or(self.pooled_weights().rate, |w| w.max(0.0)),
+                ..self.pooled_weights()
+            },
+            split: self.polish_split.unwrap_or(self.splits_moments()),
         })
     }
 
@@ -316,6 +333,7 @@ impl TrainingConfig {
             ("moment_weight", self.moment_weight),
             ("autocorrelogram_weight", self.autocorrelogram_weight),
             ("rate_weight", self.rate_weight),
+            ("polish_rate_weight", self.polish_rate_weight),
         ] {
             if let Some(w) = w
                 && !(w.is_finite() && w >= 0.0)

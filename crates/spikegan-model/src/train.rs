@@ -323,15 +323,14 @@ impl Trainer {
     }
 
     /// The moment-matching term of the probabilities `p` (`[B, N, T]`) and its gradient, when
-    /// it is used.
+    /// it is used; in the moment-only phase with the phase's pooled groups and estimate.
     fn moment_term(&self, p: &[f32]) -> Option<(f64, Vec<f32>)> {
         let weight = self.config.moment_term()?;
-        Some(self.moments.as_ref()?.loss_and_gradient(
-            p,
-            weight,
-            self.config.pooled_weights(),
-            self.config.splits_moments(),
-        ))
+        let (pooled, split) = match self.config.polish().filter(|_| self.polishing()) {
+            Some(phase) => (phase.pooled, phase.split),
+            None => (self.config.pooled_weights(), self.config.splits_moments()),
+        };
+        Some(self.moments.as_ref()?.loss_and_gradient(p, weight, pooled, split))
     }
 
     /// Windows per generator update and its learning rate: the moment-only phase's once it

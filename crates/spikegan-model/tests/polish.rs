@@ -180,3 +180,52 @@ fn the_phase_matches_the_moments_closer_than_gan_updates() {
         "moment loss {polished} after the phase, {gan} without it"
     );
 }
+
+/// `polish_rate_weight` and `polish_split` change the phase's moment term only: the GAN
+/// iterations before it are those of a run without them, bit for bit, while `rate_weight` and
+/// `moment_split` change them too.
+#[test]
+fn the_phase_settings_leave_the_gan_iterations_alone() {
+    let set = tiny_data(6);
+    let data = TrainingData::new(&set, 0.0).unwrap();
+    let run = |config: TrainingConfig| {
+        let mut t = Trainer::new(config, &data, &device()).unwrap();
+        let mut losses = Vec::new();
+        for i in 0..6 {
+            if i == 3 {
+                t.start_polish().unwrap();
+            }
+            // None in the first iteration, which has no generator update.
+            losses.push(t.step(&data).unwrap().moment_loss);
+        }
+        losses
+    };
+    let plain = run(config(7));
+    let phase_only = run(config(7)
+        .with_polish_rate_weight(Some(16.0))
+        .with_polish_split(Some(true)));
+    let everywhere = run(config(7).with_rate_weight(Some(16.0)).with_moment_split(Some(true)));
+    assert_eq!(plain[..3], phase_only[..3]);
+    assert!(
+        plain[3..]
+            .iter()
+            .zip(&phase_only[3..])
+            .all(|(a, b)| a.is_some() && a != b),
+        "{plain:?} {phase_only:?}"
+    );
+    assert!(
+        plain[1..3].iter().zip(&everywhere[1..3]).all(|(a, b)| a != b),
+        "{plain:?} {everywhere:?}"
+    );
+    // The phase's own weight, else the run's settings, reach the phase.
+    assert_eq!(
+        config(7)
+            .with_polish_rate_weight(Some(16.0))
+            .polish()
+            .unwrap()
+            .pooled
+            .rate,
+        16.0
+    );
+    assert!(config(7).with_moment_split(Some(true)).polish().unwrap().split);
+}

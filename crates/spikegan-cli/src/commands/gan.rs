@@ -111,6 +111,12 @@ pub struct TrainArgs {
     /// The generator's learning rate in the moment-only phase (default 5e-4).
     #[arg(long)]
     pub polish_lr: Option<f64>,
+    /// The pooled-rate weight of the moment-only phase (default: --rate-weight)
+    #[arg(long)]
+    pub polish_rate_weight: Option<f64>,
+    /// Whether the moment-only phase uses the split-batch estimate (default: --moment-split)
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub polish_split: Option<bool>,
     /// The critic scores Bernoulli draws of the generator's probabilities (binary, like the
     /// data) instead of the probabilities, with the gradient passed straight through the draws.
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
@@ -227,6 +233,12 @@ fn config_from(a: &TrainArgs, neurons: usize, bins: usize) -> anyhow::Result<Tra
     }
     if let Some(v) = a.moment_split {
         c.moment_split = Some(v);
+    }
+    if let Some(v) = a.polish_rate_weight {
+        c.polish_rate_weight = Some(v);
+    }
+    if let Some(v) = a.polish_split {
+        c.polish_split = Some(v);
     }
     if let Some(v) = a.moment_batch {
         c.moment_batch = Some(v);

@@ -138,7 +138,7 @@ pub struct TrainingConfig {
     /// Estimate the moment term without its batch's noise ([`crate::moments`]: the product of
     /// the z-scores of the batch's two halves, unbiased for the squared misfit), so that the
     /// generator gains nothing by making its windows vary less than the data's. `None` = off
-    /// (the plain squares).
+    /// (the plain squares); ignored without the moment term.
     pub moment_split: Option<bool>,
     /// Windows the generator draws per update for the moment term, e.g. 512: the term's batch
     /// moments are then that much less noisy, and the critic scores the first `batch` of them.

@@ -24,6 +24,10 @@
 //!   the moment term alone ([`crate::config::Polish`]) otherwise leaves the rates a few percent
 //!   off, and calibrating them afterwards moves the fitted pair moments. Weight r as for a.
 //!
+//! With `moment_split` each squared z-score is replaced by the product of the z-scores of the
+//! batch's two halves ([`MomentTargets::loss_and_gradient`]): unbiased for the squared misfit,
+//! without the plain square's floor of about 1 per moment from the batch's own noise.
+//!
 //! Expectations are over windows and over the bins where both times fall inside the window. The
 //! generator's moments are those of its Bernoulli samples, computed exactly from its spike
 //! probabilities p: bins of one sample are drawn independently given z, so

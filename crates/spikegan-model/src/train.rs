@@ -44,7 +44,8 @@ pub struct IterationLog {
     /// Wasserstein estimate: mean D(real) - mean D(fake).
     pub wasserstein: f64,
     /// The generator's moment-matching term ([`crate::moments`]) when `moment_weight` is set
-    /// (not part of `generator_loss`); `None` at iteration 1 and without it.
+    /// (not part of `generator_loss`); `None` at iteration 1 and without it. The split-batch
+    /// estimate (`moment_split`) can be negative: it is unbiased for the squared misfit.
     pub moment_loss: Option<f64>,
 }
 

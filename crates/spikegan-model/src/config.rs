@@ -155,7 +155,7 @@ pub struct TrainingConfig {
     /// straight through the draws. `None` = off (the paper scores probabilities).
     pub sampled_fakes: Option<bool>,
     /// Share of the run (of `iterations`, or of the time limit when training stops by time)
-    /// spent in a final moment-only phase ([`Polish`]), e.g. 0.25; `None` or 0 = none (the
+    /// spent in a final moment-only phase ([`Polish`]), e.g. 0.4; `None` or 0 = none (the
     /// paper). Ignored without the moment term.
     pub polish_fraction: Option<f64>,
     /// Windows per generator update in the moment-only phase ([`POLISH_WINDOWS`] when `None`).
@@ -217,15 +217,15 @@ impl TrainingConfig {
     /// The best time to quality found on the CPU (issue 7, docs/benchmarks.md): `fast`, plus
     /// sampling from a moving average of the generator's weights (decay 0.999), calibrated to
     /// the data's firing rate in each bin of a window, the moment-matching term (weight 1,
-    /// [`crate::moments`]) over 512 generated windows per update, and the last quarter of the run
-    /// in the moment-only phase ([`Polish`], its default windows and learning rate).
+    /// [`crate::moments`]) over 512 generated windows per update, and the last 40% of the run in
+    /// the moment-only phase ([`Polish`], its default windows and learning rate).
     pub fn moments(model: ModelConfig) -> Self {
         Self::fast(model)
             .with_ema_decay(Some(0.999))
             .with_moment_weight(Some(1.0))
             .with_moment_batch(Some(512))
             .with_calibrate_rates(Some(true))
-            .with_polish_fraction(Some(0.25))
+            .with_polish_fraction(Some(0.4))
     }
 
     /// A preset by name: `paper`, `fast` or `moments`.

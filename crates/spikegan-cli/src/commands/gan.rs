@@ -102,7 +102,7 @@ pub struct TrainArgs {
     /// Spend this share of the run (of --iters, or of --max-minutes when given) in a final
     /// moment-only phase: the generator, from its weight average, trained on the moment term
     /// alone over --polish-windows windows per update, the critic resting (the preset `moments`:
-    /// 0.25; 0 = none; ignored without the moment term).
+    /// 0.4; 0 = none; ignored without the moment term).
     #[arg(long)]
     pub polish_fraction: Option<f64>,
     /// Windows per update of the moment-only phase (default 2048).

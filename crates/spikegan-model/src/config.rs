@@ -163,10 +163,10 @@ pub struct TrainingConfig {
     /// The generator's learning rate in the moment-only phase ([`POLISH_LR`] when `None`).
     pub polish_lr: Option<f64>,
     /// Weight of the pooled firing rates in the moment-only phase, replacing `rate_weight`
-    /// there (`None` = `rate_weight`).
+    /// there (`None` = `rate_weight`); ignored without the phase.
     pub polish_rate_weight: Option<f64>,
     /// Whether the moment-only phase estimates its moment term from split halves, replacing
-    /// `moment_split` there (`None` = `moment_split`).
+    /// `moment_split` there (`None` = `moment_split`); ignored without the phase.
     pub polish_split: Option<bool>,
     /// Random seed (initialisation, batches, noise).
     #[config(default = 0)]

@@ -111,10 +111,12 @@ pub struct TrainArgs {
     /// The generator's learning rate in the moment-only phase (default 5e-4).
     #[arg(long)]
     pub polish_lr: Option<f64>,
-    /// The pooled-rate weight of the moment-only phase (default: --rate-weight)
+    /// The pooled-rate weight of the moment-only phase (default: --rate-weight; ignored without
+    /// the phase).
     #[arg(long)]
     pub polish_rate_weight: Option<f64>,
-    /// Whether the moment-only phase uses the split-batch estimate (default: --moment-split)
+    /// Whether the moment-only phase uses the split-batch estimate (default: --moment-split;
+    /// ignored without the phase).
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
     pub polish_split: Option<bool>,
     /// The critic scores Bernoulli draws of the generator's probabilities (binary, like the

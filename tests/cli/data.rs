@@ -66,6 +66,10 @@ fn corrupt_and_truncated_files_give_errors_not_panics() {
     let text = dir.path().join("notes.mat");
     std::fs::write(&text, b"these are not spikes at all").unwrap();
     assert!(fails(&["data", "info", s(&text)]).contains("unrecognised format"));
+    // The OS's reason is said once, after the file's name.
+    let missing = dir.path().join("missing.mat");
+    let e = fails(&["data", "info", s(&missing)]);
+    assert!(e.contains("missing.mat: ") && e.matches("os error").count() == 1, "{e}");
 }
 
 #[test]

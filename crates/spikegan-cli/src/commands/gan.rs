@@ -42,8 +42,8 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 1)]
     pub stride: usize,
     /// Hyperparameter preset: `moments` (the best found on a CPU: `fast` + moving average +
-    /// moment matching over 512 windows + rate calibration), `fast`, or `paper` (the paper's
-    /// exact settings); see docs/benchmarks.md.
+    /// moment matching over 512 windows, the last 40% of the run moment-only over 2048, + rate
+    /// calibration), `fast`, or `paper` (the paper's exact settings); see docs/benchmarks.md.
     #[arg(long, default_value = "moments")]
     pub preset: String,
     /// A TOML or JSON file with a whole training configuration (replaces the preset).

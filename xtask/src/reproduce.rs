@@ -73,6 +73,8 @@ pub struct Options {
     pub gan_minutes: Option<f64>,
     /// Train every GAN with the paper's preset for its 300k iterations (no time budget).
     pub paper_iterations: bool,
+    /// `spikegan train --preset` of every GAN: `fast` (default), `moments` or `paper`.
+    pub gan_preset: String,
     /// `spikegan --backend` for training, sampling and importance maps: flex (CPU) or cuda.
     pub backend: String,
     /// A `spikegan` binary to run instead of building `target/release/spikegan` (CI reuses the
@@ -81,7 +83,7 @@ pub struct Options {
 }
 
 const USAGE: &str =
-    "cargo xtask reproduce [--quick] [--only LIST] [--out DIR] [--data-dir DIR] [--gan-minutes M | --paper-iterations] [--backend B] [--spikegan PATH] [--force]
+    "cargo xtask reproduce [--quick] [--only LIST] [--out DIR] [--data-dir DIR] [--gan-minutes M | --paper-iterations] [--gan-preset P] [--backend B] [--spikegan PATH] [--force]
 
   --quick          reduced scale: GANs of 0.5-1.5 min, tens of importance maps (under 10 min)
   --only LIST      experiments to run, comma-separated: fig2, s1, fig3, s6, fig4, s2-s4
@@ -91,6 +93,8 @@ const USAGE: &str =
                    0.5-1.5 quick, 10-30 full; the paper's 300k iterations would take days here)
   --paper-iterations  the paper's preset and 300k iterations per GAN instead of a time budget
                    (days on 2 CPU cores: about 2 it/s on the retina; a GPU is the realistic place)
+  --gan-preset P   every Spike-GAN's `spikegan train --preset`: fast (default: the paper's GAN
+                   with a faster schedule), moments (adds moment matching, the tool's default) or paper
   --backend B      flex (CPU, default) or cuda (builds spikegan with --features cuda; see docs/gpu.md)
   --spikegan PATH  run this spikegan binary instead of building target/release/spikegan
   --force          recompute every step instead of reusing up-to-date results";
@@ -100,7 +104,7 @@ pub fn options(args: &[String]) -> anyhow::Result<Options> {
     while let Some(a) = rest.next() {
         match a.as_str() {
             "--quick" | "--force" | "--paper-iterations" => {}
-            "--only" | "--out" | "--data-dir" | "--gan-minutes" | "--backend" | "--spikegan" => {
+            "--only" | "--out" | "--data-dir" | "--gan-minutes" | "--gan-preset" | "--backend" | "--spikegan" => {
                 rest.next();
             }
             other => bail!("unknown argument '{other}'\n\nusage: {USAGE}"),
@@ -140,6 +144,16 @@ pub fn options(args: &[String]) -> anyhow::Result<Options> {
     if gan_minutes.is_some() && args.iter().any(|a| a == "--paper-iterations") {
         bail!("--gan-minutes and --paper-iterations exclude each other");
     }
+    let paper_iterations = args.iter().any(|a| a == "--paper-iterations");
+    let gan_preset = match (value("--gan-preset")?, paper_iterations) {
+        (None, true) => "paper".to_string(),
+        (None, false) => "fast".to_string(),
+        (Some(p), _) if !["fast", "moments", "paper"].contains(&p.as_str()) => {
+            bail!("--gan-preset must be fast, moments or paper, not '{p}'")
+        }
+        (Some(p), true) if p != "paper" => bail!("--paper-iterations trains the paper preset, not '{p}'"),
+        (Some(p), _) => p,
+    };
     let backend = value("--backend")?.unwrap_or_else(|| "flex".into());
     if backend != "flex" && backend != "cuda" {
         bail!("--backend must be flex or cuda, not '{backend}'");
@@ -153,7 +167,8 @@ pub fn options(args: &[String]) -> anyhow::Result<Options> {
     Ok(Options {
         spikegan,
         backend,
-        paper_iterations: args.iter().any(|a| a == "--paper-iterations"),
+        paper_iterations,
+        gan_preset,
         quick: args.iter().any(|a| a == "--quick"),
         force: args.iter().any(|a| a == "--force"),
         only,
@@ -388,6 +403,7 @@ pub fn reproduce(args: &[String]) -> anyhow::Result<()> {
     }
     let results = json!({
         "mode": mode,
+        "gan_preset": ctx.o.gan_preset,
         "experiments": sections.iter().zip(&seconds).map(|(sec, t)| {
             (sec.id.to_string(), json!({
                 "title": sec.title,

@@ -124,6 +124,16 @@ fn unknown_and_incomplete_arguments_are_errors() {
     assert_eq!(options(&args(&[])).unwrap().backend, "flex");
     assert!(options(&args(&["--paper-iterations"])).unwrap().paper_iterations);
     assert!(options(&args(&["--paper-iterations", "--gan-minutes", "3"])).is_err());
+    assert_eq!(options(&args(&[])).unwrap().gan_preset, "fast");
+    assert_eq!(options(&args(&["--paper-iterations"])).unwrap().gan_preset, "paper");
+    assert_eq!(
+        options(&args(&["--gan-preset", "moments"])).unwrap().gan_preset,
+        "moments"
+    );
+    let e = options(&args(&["--gan-preset", "best"])).err().unwrap().to_string();
+    assert!(e.contains("fast, moments or paper"), "{e}");
+    assert!(options(&args(&["--paper-iterations", "--gan-preset", "moments"])).is_err());
+    assert!(options(&args(&["--paper-iterations", "--gan-preset", "paper"])).is_ok());
     let o = options(&args(&[
         "--quick",
         "--gan-minutes",

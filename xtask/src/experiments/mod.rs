@@ -145,7 +145,7 @@ pub(super) fn train(ctx: &mut Ctx, id: &str, run: &Path, data: &Path, gan: &Gan)
         "--arch",
         arch,
         "--preset",
-        if ctx.o.paper_iterations { "paper" } else { "fast" },
+        &ctx.o.gan_preset,
         "--seed",
         "0",
         "--eval-every",
@@ -185,7 +185,7 @@ pub(super) fn train(ctx: &mut Ctx, id: &str, run: &Path, data: &Path, gan: &Gan)
     let what = if minutes > 0.0 && ctx.o.paper_iterations {
         format!("train {arch} GAN (paper preset, 300k iterations)")
     } else if minutes > 0.0 {
-        format!("train {arch} GAN ({minutes} min)")
+        format!("train {arch} GAN ({minutes} min, preset {})", ctx.o.gan_preset)
     } else {
         format!("initialise {arch} GAN (untrained control)")
     };

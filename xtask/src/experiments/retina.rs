@@ -152,8 +152,14 @@ pub(super) fn fig3(ctx: &mut Ctx) -> anyhow::Result<Section> {
         title: title(id),
         text: format!(
             "<p>50 retinal ganglion cells (Marre et al. 2014), 20 ms bins. Every model: {SAMPLES} samples of \
-             50 x 32, scored against all 283010 sliding windows of the recording. Spike-GAN: preset <code>fast</code>, \
-             {minutes} min budget, {}. Baselines fitted here (seed 0) and the paper's published samples.</p>",
+             50 x 32, scored against all 283010 sliding windows of the recording. Spike-GAN: preset <code>{}</code>, \
+             {}, {}. Baselines fitted here (seed 0) and the paper's published samples.</p>",
+            ctx.o.gan_preset,
+            if ctx.o.paper_iterations {
+                "300k iterations".to_string()
+            } else {
+                format!("{minutes} min budget")
+            },
             run_summary(&run)
         ),
         tables: vec![Table::errors(

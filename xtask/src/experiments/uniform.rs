@@ -132,9 +132,10 @@ pub(super) fn fig2(ctx: &mut Ctx) -> anyhow::Result<Section> {
         text: format!(
             "<p>Data: 'uniform' simulation (p 0.25, c 0.3, groups of 2, soft refractory period 2 bins), {SAMPLES} \
              training samples (seed 1); noise floor: another {SAMPLES} samples of the same data set (draw 1). \
-             Spike-GAN: {}; MLP GAN (490 units): {}; preset <code>fast</code>.</p>",
+             Spike-GAN: {}; MLP GAN (490 units): {}; preset <code>{}</code>.</p>",
             run_summary(&u.conv_run),
-            run_summary(&mlp_run)
+            run_summary(&mlp_run),
+            ctx.o.gan_preset
         ),
         tables: vec![Table::errors(
             "Errors against the training set (8192 samples each)",

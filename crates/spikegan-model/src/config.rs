@@ -218,7 +218,8 @@ impl TrainingConfig {
     /// sampling from a moving average of the generator's weights (decay 0.999), calibrated to
     /// the data's firing rate in each bin of a window, the moment-matching term (weight 1,
     /// [`crate::moments`]) over 512 generated windows per update, and the last 40% of the run in
-    /// the moment-only phase ([`Polish`], its default windows and learning rate).
+    /// the moment-only phase ([`Polish`], its default windows and learning rate) with the pooled
+    /// firing rates at weight 4 there.
     pub fn moments(model: ModelConfig) -> Self {
         Self::fast(model)
             .with_ema_decay(Some(0.999))
@@ -226,6 +227,7 @@ impl TrainingConfig {
             .with_moment_batch(Some(512))
             .with_calibrate_rates(Some(true))
             .with_polish_fraction(Some(0.4))
+            .with_polish_rate_weight(Some(4.0))
     }
 
     /// A preset by name: `paper`, `fast` or `moments`.

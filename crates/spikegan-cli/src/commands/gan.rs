@@ -42,8 +42,9 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 1)]
     pub stride: usize,
     /// Hyperparameter preset: `moments` (the best found on a CPU: `fast` + moving average +
-    /// moment matching over 512 windows, the last 40% of the run moment-only over 2048, + rate
-    /// calibration), `fast`, or `paper` (the paper's exact settings); see docs/benchmarks.md.
+    /// moment matching over 512 windows, the last 40% of the run moment-only over 2048 with pooled
+    /// rates, + rate calibration), `fast`, or `paper` (the paper's exact settings); see
+    /// docs/benchmarks.md.
     #[arg(long, default_value = "moments")]
     pub preset: String,
     /// A TOML or JSON file with a whole training configuration (replaces the preset).
@@ -111,8 +112,8 @@ pub struct TrainArgs {
     /// The generator's learning rate in the moment-only phase (default 5e-4).
     #[arg(long)]
     pub polish_lr: Option<f64>,
-    /// The pooled-rate weight of the moment-only phase (default: --rate-weight; ignored without
-    /// the phase).
+    /// The pooled-rate weight of the moment-only phase (default: the preset's, 4 in `moments`,
+    /// else --rate-weight; ignored without the phase).
     #[arg(long)]
     pub polish_rate_weight: Option<f64>,
     /// Whether the moment-only phase uses the split-batch estimate (default: --moment-split;

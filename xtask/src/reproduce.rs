@@ -141,10 +141,10 @@ pub fn options(args: &[String]) -> anyhow::Result<Options> {
         }
         None => None,
     };
-    if gan_minutes.is_some() && args.iter().any(|a| a == "--paper-iterations") {
+    let paper_iterations = args.iter().any(|a| a == "--paper-iterations");
+    if gan_minutes.is_some() && paper_iterations {
         bail!("--gan-minutes and --paper-iterations exclude each other");
     }
-    let paper_iterations = args.iter().any(|a| a == "--paper-iterations");
     let gan_preset = match (value("--gan-preset")?, paper_iterations) {
         (None, true) => "paper".to_string(),
         (None, false) => "fast".to_string(),

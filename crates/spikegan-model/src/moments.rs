@@ -40,7 +40,8 @@
 //!
 //! Cost: the pair and lag-1 sums are matrix products; the count distributions (N² / 2 steps per
 //! bin, forward and reverse) run 16 bins at a time on the CPU's widest vectors, bit-identical on
-//! every instruction set (module `count`); the sums over bins add fixed blocks in order, so
+//! every instruction set (module `count`); the sums over bins add fixed blocks in order, and the
+//! time-course and autocorrelation sums run one neuron per task, each in a fixed order, so
 //! results do not depend on the thread count either.
 
 use faer::{MatMut, MatRef};
@@ -50,7 +51,7 @@ mod count;
 
 use count::{CountLanes, LANES};
 
-use crate::host::{matmul, to_batch_major, to_channel_major};
+use crate::host::{matmul, recycle, scratch, to_batch_major, to_channel_major};
 use crate::train::TrainingData;
 
 /// Largest autocorrelation lag matched, in bins (the paper's autocorrelogram goes to 10).
@@ -408,17 +409,32 @@ impl BatchMoments {
             out
         };
         let (pair_sum, lag_sum) = (product(&x, &x), product(&x, &xs));
+        // Per neuron (in parallel, each neuron's sums in a fixed order): the time course and the
+        // autocorrelations at lags 2..=lags+1, accumulated per bin position over windows.
+        let per_neuron: Vec<(Vec<f64>, Vec<f64>)> = x
+            .par_chunks(cols)
+            .map(|rows| {
+                let mut time_course = vec![0f64; t];
+                let mut auto = vec![0f64; lags * t];
+                for r in rows.chunks(t) {
+                    time_course.iter_mut().zip(r).for_each(|(a, &v)| *a += f64::from(v));
+                    for (k, acc) in (2..=lags + 1).zip(auto.chunks_mut(t)) {
+                        acc[..t - k]
+                            .iter_mut()
+                            .zip(r.iter().zip(&r[k..]))
+                            .for_each(|(a, (&u, &v))| *a += f64::from(u * v));
+                    }
+                }
+                let auto = (2..=lags + 1)
+                    .zip(auto.chunks(t))
+                    .map(|(k, acc)| acc.iter().sum::<f64>() / (b * (t - k)) as f64)
+                    .collect();
+                (time_course, auto)
+            })
+            .collect();
         let mut values = Vec::with_capacity(targets.len());
         let mut terms = Vec::with_capacity(targets.len());
-        let mut time_course = vec![0f64; t];
-        for i in 0..n {
-            time_course.fill(0.0);
-            for window in x[i * cols..][..cols].chunks(t) {
-                time_course
-                    .iter_mut()
-                    .zip(window)
-                    .for_each(|(a, &v)| *a += f64::from(v));
-            }
+        for (time_course, _) in &per_neuron {
             values.extend(time_course.iter().map(|&v| v / b as f64));
             terms.extend(std::iter::repeat_n(b as f64, t));
         }
@@ -433,17 +449,9 @@ impl BatchMoments {
             values.push(f64::from(*v) / lag_terms);
             terms.push(lag_terms);
         }
-        for i in 0..n {
-            let rows = &x[i * cols..][..cols];
-            for k in 2..=lags + 1 {
-                let sum: f64 = rows
-                    .chunks(t)
-                    .map(|r| (0..t - k).map(|s| f64::from(r[s] * r[s + k])).sum::<f64>())
-                    .sum();
-                let count = (b * (t - k)) as f64;
-                values.push(sum / count);
-                terms.push(count);
-            }
+        for (_, auto) in &per_neuron {
+            values.extend(auto);
+            terms.extend((2..=lags + 1).map(|k| (b * (t - k)) as f64));
         }
         // Blocks of columns summed in parallel, the blocks' sums added in order: the same result
         // whatever the threads (a parallel fold would split, hence round, differently each run).
@@ -482,19 +490,15 @@ impl BatchMoments {
     fn backward(&self, g: &[f64]) -> Vec<f32> {
         let (n, t, lags) = (self.neurons, self.bins, self.lags);
         let cols = self.x.len() / n;
-        let b = cols / t;
-        let mut dx = vec![0f32; self.x.len()];
+        let mut dx = scratch(self.x.len());
         let (tc, rest) = g.split_at(n * t);
         let (pair, rest) = rest.split_at(n * (n - 1) / 2);
         let (lag, rest) = rest.split_at(n * n);
         let (auto, count) = rest.split_at(n * lags);
-        for i in 0..n {
-            for k in 0..b {
-                for s in 0..t {
-                    dx[(i * b + k) * t + s] = tc[i * t + s] as f32;
-                }
-            }
-        }
+        dx.par_chunks_mut(cols).zip(tc.par_chunks(t)).for_each(|(row, tc)| {
+            let tc: Vec<f32> = tc.iter().map(|&v| v as f32).collect();
+            row.chunks_mut(t).for_each(|d| d.copy_from_slice(&tc));
+        });
         let mut g_pair = vec![0f32; n * n];
         let mut pairs = pair.iter();
         for i in 0..n {
@@ -524,23 +528,23 @@ impl BatchMoments {
         gmat(&g_lag, &self.xs, &mut dx);
         let mut dxs = vec![0f32; self.x.len()];
         gmat(&g_lag_t, &self.x, &mut dxs);
-        for (dst, src) in dx.chunks_mut(t).zip(dxs.chunks(t)) {
-            for s in 1..t {
-                dst[s] += src[s - 1];
-            }
-        }
-        for i in 0..n {
-            let rows = &self.x[i * cols..][..cols];
-            for (l, k) in (2..=lags + 1).enumerate() {
-                let g = auto[i * lags + l] as f32;
-                for (d, r) in dx[i * cols..][..cols].chunks_mut(t).zip(rows.chunks(t)) {
-                    // d[s + k] += g r[s] before d[s] += g r[s + k], the order of one loop over s
-                    // doing both (as two loops, each vectorises).
-                    d[k..].iter_mut().zip(&r[..t - k]).for_each(|(d, &r)| *d += g * r);
-                    d[..t - k].iter_mut().zip(&r[k..]).for_each(|(d, &r)| *d += g * r);
+        dx.par_chunks_mut(t).zip(dxs.par_chunks(t)).for_each(|(dst, src)| {
+            dst[1..].iter_mut().zip(src).for_each(|(d, &v)| *d += v);
+        });
+        dx.par_chunks_mut(cols)
+            .zip(self.x.par_chunks(cols))
+            .zip(auto.par_chunks(lags.max(1)))
+            .for_each(|((dx, rows), auto)| {
+                for (l, k) in (2..=lags + 1).enumerate() {
+                    let g = auto[l] as f32;
+                    for (d, r) in dx.chunks_mut(t).zip(rows.chunks(t)) {
+                        // d[s + k] += g r[s] before d[s] += g r[s + k], the order of one loop over
+                        // s doing both (as two loops, each vectorises).
+                        d[k..].iter_mut().zip(&r[..t - k]).for_each(|(d, &r)| *d += g * r);
+                        d[..t - k].iter_mut().zip(&r[k..]).for_each(|(d, &r)| *d += g * r);
+                    }
                 }
-            }
-        }
+            });
         // The count distribution: reverse-mode through each bin's recursion, LANES bins at a time.
         let mut d_count = vec![[0f32; LANES]; cols.div_ceil(LANES) * n];
         d_count.par_chunks_mut(n).enumerate().for_each_init(
@@ -552,7 +556,9 @@ impl BatchMoments {
                 bins.iter_mut().zip(&d_count[group * n + i]).for_each(|(a, &d)| *a += d);
             }
         });
-        to_batch_major(&dx, n, t)
+        let out = to_batch_major(&dx, n, t);
+        recycle([dx]);
+        out
     }
 }
 

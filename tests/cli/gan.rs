@@ -217,6 +217,8 @@ fn sampled_fakes_critic_iters_and_acf_weight_are_recorded_in_the_run_configurati
         "--polish-rate-weight",
         "8",
         "--polish-split=false",
+        "--polish-moment-decay",
+        "0.9",
     ];
     for (flags, want) in [(&asked[..], true), (&[][..], false)] {
         let run = dir.path().join(format!("run{want}"));
@@ -241,6 +243,7 @@ fn sampled_fakes_critic_iters_and_acf_weight_are_recorded_in_the_run_configurati
             "{saved}"
         );
         assert_eq!(saved["polish_rate_weight"].as_f64(), want.then_some(8.0), "{saved}");
+        assert_eq!(saved["polish_moment_decay"].as_f64(), want.then_some(0.9), "{saved}");
         assert_eq!(saved["moment_batch"].as_u64(), want.then_some(40), "{saved}");
         let polish = (
             saved["polish_fraction"].as_f64(),
@@ -371,9 +374,11 @@ fn moments_preset_reaches_its_error_level() {
     let (moments, paper) = (errors("moments"), errors("paper"));
     let e = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap();
     // Measured (seed 0, rates calibrated per neuron and bin, moment term over 512 windows, the last
-    // 80 iterations moment-only with pooled rates at weight 4): covariance 0.312, lag covariance
-    // 0.187, autocorrelogram 0.410, time course 0.79, k-probabilities 0.015, mean 0.117 (without
-    // the pooled rates: 0.312, 0.188, 0.411, 0.80, 0.018, 0.115); the paper preset: 0.43, 0.54,
+    // 80 iterations moment-only with pooled rates at weight 4, averaged batch moments (decay 0.9)
+    // and learning rate 1e-3): covariance 0.224, lag covariance 0.171, autocorrelogram 0.466, time
+    // course 0.77, k-probabilities 0.020, mean 0.125 (one batch's moments at learning rate 5e-4:
+    // 0.312, 0.187, 0.410, 0.79, 0.015, 0.117; without the pooled rates too: 0.312, 0.188, 0.411,
+    // 0.80, 0.018, 0.115); the paper preset: 0.43, 0.54,
     // 0.55, 5.99, 0.085, 1.22. (The last 50 moment-only: 0.294, 0.194, 0.419, 0.78, 0.019, 0.128;
     // without the phase: 0.244, 0.193, 0.415, 0.78, 0.024, 0.146: at 120 iterations the weight
     // average the phase starts from is still far behind the generator.)

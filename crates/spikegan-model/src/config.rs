@@ -168,6 +168,11 @@ pub struct TrainingConfig {
     /// Whether the moment-only phase estimates its moment term from split halves, replacing
     /// `moment_split` there (`None` = `moment_split`); ignored without the phase.
     pub polish_split: Option<bool>,
+    /// The moment-only phase takes each moment's misfit from a running average of its batches'
+    /// moments with this decay (e.g. 0.9), not from one batch
+    /// ([`crate::moments::MomentTargets::averaged_loss_and_gradient`]); `None` or 0 = one batch.
+    /// Replaces the split estimate there.
+    pub polish_moment_decay: Option<f64>,
     /// Random seed (initialisation, batches, noise).
     #[config(default = 0)]
     pub seed: u64,
@@ -196,6 +201,8 @@ pub struct Polish {
     pub pooled: PooledWeights,
     /// Whether the phase's moment term is the split-batch estimate.
     pub split: bool,
+    /// Decay of the running average of batch moments the phase's misfits come from, if any.
+    pub moment_decay: Option<f64>,
 }
 
 impl TrainingConfig {
@@ -218,8 +225,9 @@ impl TrainingConfig {
     /// sampling from a moving average of the generator's weights (decay 0.999), calibrated to
     /// the data's firing rate in each bin of a window, the moment-matching term (weight 1,
     /// [`crate::moments`]) over 512 generated windows per update, and the last 40% of the run in
-    /// the moment-only phase ([`Polish`], its default windows and learning rate) with the pooled
-    /// firing rates at weight 4 there.
+    /// the moment-only phase ([`Polish`], its default windows) with the pooled firing rates at
+    /// weight 4 there, its misfits from a running average of batch moments (decay 0.9) and
+    /// learning rate 1e-3.
     pub fn moments(model: ModelConfig) -> Self {
         Self::fast(model)
             .with_ema_decay(Some(0.999))
@@ -228,6 +236,8 @@ impl TrainingConfig {
             .with_calibrate_rates(Some(true))
             .with_polish_fraction(Some(0.4))
             .with_polish_rate_weight(Some(4.0))
+            .with_polish_moment_decay(Some(0.9))
+            .with_polish_lr(Some(1e-3))
     }
 
     /// A preset by name: `paper`, `fast` or `moments`.
@@ -275,6 +285,7 @@ impl TrainingConfig {
                 ..self.pooled_weights()
             },
             split: self.polish_split.unwrap_or(self.splits_moments()),
+            moment_decay: self.polish_moment_decay.filter(|&d| d > 0.0),
         })
     }
 
@@ -360,6 +371,11 @@ impl TrainingConfig {
                  got {}, {} and {}",
                 p.fraction, p.windows, p.lr
             ));
+        }
+        if let Some(d) = self.polish_moment_decay
+            && !(0.0..1.0).contains(&d)
+        {
+            return bad(format!("polish_moment_decay must be in [0, 1), got {d}"));
         }
         if let Some(f) = self.polish_fraction
             && !(f.is_finite() && f >= 0.0)

@@ -26,7 +26,11 @@
 //!
 //! With `moment_split` each squared z-score is replaced by the product of the z-scores of the
 //! batch's two halves ([`MomentTargets::loss_and_gradient`]): unbiased for the squared misfit,
-//! without the plain square's floor of about 1 per moment from the batch's own noise.
+//! without the plain square's floor of about 1 per moment from the batch's own noise. With a
+//! running average (`polish_moment_decay`, the moment-only phase) each misfit is taken from an
+//! exponential average of the batches' moments instead
+//! ([`MomentTargets::averaged_loss_and_gradient`]): the floor and the gradient's noise from the
+//! misfit shrink to about (1 - decay) / (1 + decay) of one batch's.
 //!
 //! Expectations are over windows and over the bins where both times fall inside the window. The
 //! generator's moments are those of its Bernoulli samples, computed exactly from its spike
@@ -241,6 +245,68 @@ impl MomentTargets {
     pub fn loss_and_gradient(&self, p: &[f32], weight: f64, pooled: PooledWeights, split: bool) -> (f64, Vec<f32>) {
         let scale = weight / self.len() as f64;
         let targets = self.flat();
+        let groups = self.pooled_groups(pooled);
+        let window = self.neurons * self.bins;
+        let windows = p.len() / window;
+        if !split || windows < 2 {
+            let batch = BatchMoments::new(self, p);
+            let r = Residuals::new(&batch.values, &targets, &groups);
+            let v = r.noise(&targets, &groups, &batch.terms);
+            let z2 = r.products(&r, &v, &groups);
+            let g = r.gradient(&v, &groups, &batch.terms, 2.0 * scale);
+            return (scale * z2, batch.backward(&g));
+        }
+        let (first, last) = p.split_at(windows / 2 * window);
+        let (a, b) = (BatchMoments::new(self, first), BatchMoments::new(self, last));
+        let (ra, rb) = (
+            Residuals::new(&a.values, &targets, &groups),
+            Residuals::new(&b.values, &targets, &groups),
+        );
+        let terms: Vec<f64> = a.terms.iter().zip(&b.terms).map(|(x, y)| x + y).collect();
+        let v = ra.noise(&targets, &groups, &terms);
+        let z2 = ra.products(&rb, &v, &groups);
+        let mut grad = a.backward(&rb.gradient(&v, &groups, &a.terms, scale));
+        grad.extend(b.backward(&ra.gradient(&v, &groups, &b.terms, scale)));
+        (scale * z2, grad)
+    }
+
+    /// [`Self::loss_and_gradient`] with each moment's misfit taken from `average`, a running
+    /// average of the batches' moments, instead of from this batch alone: first
+    /// `average = decay * average + (1 - decay) * batch` (the batch itself when `average` is
+    /// empty or of another length), then the loss is the average's mean z² and the gradient is
+    /// 2 (average - target) / v times the batch moments' gradient (stochastic compositional
+    /// gradient descent, Wang, Fang and Liu 2017). The misfit then carries about
+    /// (1 - decay) / (1 + decay) of one batch's noise variance, and a generator that changes
+    /// slowly moves the average little between updates.
+    pub fn averaged_loss_and_gradient(
+        &self,
+        p: &[f32],
+        weight: f64,
+        pooled: PooledWeights,
+        average: &mut Vec<f64>,
+        decay: f64,
+    ) -> (f64, Vec<f32>) {
+        let scale = weight / self.len() as f64;
+        let targets = self.flat();
+        let groups = self.pooled_groups(pooled);
+        let batch = BatchMoments::new(self, p);
+        if average.len() == batch.values.len() {
+            average
+                .iter_mut()
+                .zip(&batch.values)
+                .for_each(|(a, &m)| *a = decay * *a + (1.0 - decay) * m);
+        } else {
+            average.clone_from(&batch.values);
+        }
+        let r = Residuals::new(average, &targets, &groups);
+        let v = r.noise(&targets, &groups, &batch.terms);
+        let z2 = r.products(&r, &v, &groups);
+        let g = r.gradient(&v, &groups, &batch.terms, 2.0 * scale);
+        (scale * z2, batch.backward(&g))
+    }
+
+    /// The pooled groups with a weight above zero: positions in [`Self::flat`] and weight.
+    fn pooled_groups(&self, pooled: PooledWeights) -> Vec<(Vec<usize>, f64)> {
         let mut groups = Vec::new();
         for (indices, w) in [
             (self.autocorrelation_indices(), pooled.autocorrelogram),
@@ -250,28 +316,7 @@ impl MomentTargets {
                 groups.extend(indices.into_iter().map(|g| (g, w)));
             }
         }
-        let window = self.neurons * self.bins;
-        let windows = p.len() / window;
-        if !split || windows < 2 {
-            let batch = BatchMoments::new(self, p);
-            let r = Residuals::new(&batch, &targets, &groups);
-            let v = r.noise(&targets, &groups, &batch.terms);
-            let z2 = r.products(&r, &v, &groups);
-            let g = r.gradient(&v, &groups, &batch.terms, 2.0 * scale);
-            return (scale * z2, batch.backward(&g));
-        }
-        let (first, last) = p.split_at(windows / 2 * window);
-        let (a, b) = (BatchMoments::new(self, first), BatchMoments::new(self, last));
-        let (ra, rb) = (
-            Residuals::new(&a, &targets, &groups),
-            Residuals::new(&b, &targets, &groups),
-        );
-        let terms: Vec<f64> = a.terms.iter().zip(&b.terms).map(|(x, y)| x + y).collect();
-        let v = ra.noise(&targets, &groups, &terms);
-        let z2 = ra.products(&rb, &v, &groups);
-        let mut grad = a.backward(&rb.gradient(&v, &groups, &a.terms, scale));
-        grad.extend(b.backward(&ra.gradient(&v, &groups, &b.terms, scale)));
-        (scale * z2, grad)
+        groups
     }
 
     /// For each neuron, the positions in [`Self::flat`] of its T time-course moments.
@@ -308,17 +353,17 @@ impl MomentTargets {
     }
 }
 
-/// One batch's differences from the targets: each moment's, then each pooled group's (the
-/// groups' moments have equal term counts, so a group's average is its moment over all of its
-/// terms).
+/// Moments' differences from the targets (one batch's or a running average's): each moment's,
+/// then each pooled group's (the groups' moments have equal term counts, so a group's average
+/// is its moment over all of its terms).
 struct Residuals {
     moments: Vec<f64>,
     groups: Vec<f64>,
 }
 
 impl Residuals {
-    fn new(batch: &BatchMoments, targets: &[f64], groups: &[(Vec<usize>, f64)]) -> Self {
-        let moments: Vec<f64> = batch.values.iter().zip(targets).map(|(m, t)| m - t).collect();
+    fn new(values: &[f64], targets: &[f64], groups: &[(Vec<usize>, f64)]) -> Self {
+        let moments: Vec<f64> = values.iter().zip(targets).map(|(m, t)| m - t).collect();
         let groups = groups
             .iter()
             .map(|(g, _)| g.iter().map(|&k| moments[k]).sum::<f64>() / g.len() as f64)

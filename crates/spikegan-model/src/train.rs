@@ -16,7 +16,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
-use crate::config::TrainingConfig;
+use crate::config::{Polish, TrainingConfig};
 use crate::ema;
 use crate::error::{GanError, Result};
 use crate::host::{HostConvCritic, HostConvGenerator, host_values};
@@ -50,7 +50,7 @@ pub struct IterationLog {
 }
 
 /// Where the host RNG and the batch order stand; saved with checkpoints.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TrainerState {
     /// Iterations done.
     pub iteration: usize,
@@ -63,6 +63,24 @@ pub struct TrainerState {
     /// Iterations done when the moment-only phase began ([`Trainer::start_polish`]), if it has.
     #[serde(default)]
     pub polish_from: Option<usize>,
+    /// The running average of batch moments of the moment-only phase (`polish_moment_decay`),
+    /// in the order of the moment term; empty until its first update. Saved as the values' bit
+    /// patterns, so that a resumed run continues exactly.
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "bit_patterns")]
+    pub moment_average: Vec<f64>,
+}
+
+/// Serialise f64 values as their IEEE 754 bit patterns (exact through JSON).
+mod bit_patterns {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(values: &[f64], s: S) -> Result<S::Ok, S::Error> {
+        values.iter().map(|v| v.to_bits()).collect::<Vec<u64>>().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+        Ok(Vec::<u64>::deserialize(d)?.into_iter().map(f64::from_bits).collect())
+    }
 }
 
 /// A Spike-GAN being trained.
@@ -147,6 +165,7 @@ impl Trainer {
                 cursor: 0,
                 rng_word_pos: 0,
                 polish_from: None,
+                moment_average: Vec::new(),
             },
             host_kernels: *device == Device::flex(),
             ema: config.ema().map(|_| generator.valid()),
@@ -325,13 +344,20 @@ impl Trainer {
 
     /// The moment-matching term of the probabilities `p` (`[B, N, T]`) and its gradient, when
     /// it is used; in the moment-only phase with the phase's pooled groups and estimate.
-    fn moment_term(&self, p: &[f32]) -> Option<(f64, Vec<f32>)> {
+    fn moment_term(&mut self, p: &[f32]) -> Option<(f64, Vec<f32>)> {
         let weight = self.config.moment_term()?;
-        let (pooled, split) = match self.config.polish().filter(|_| self.polishing()) {
-            Some(phase) => (phase.pooled, phase.split),
-            None => (self.config.pooled_weights(), self.config.splits_moments()),
-        };
-        Some(self.moments.as_ref()?.loss_and_gradient(p, weight, pooled, split))
+        let targets = self.moments.as_ref()?;
+        match self.config.polish().filter(|_| self.polishing()) {
+            Some(Polish {
+                pooled,
+                moment_decay: Some(decay),
+                ..
+            }) => Some(targets.averaged_loss_and_gradient(p, weight, pooled, &mut self.state.moment_average, decay)),
+            Some(phase) => Some(targets.loss_and_gradient(p, weight, phase.pooled, phase.split)),
+            None => {
+                Some(targets.loss_and_gradient(p, weight, self.config.pooled_weights(), self.config.splits_moments()))
+            }
+        }
     }
 
     /// Windows per generator update and its learning rate: the moment-only phase's once it

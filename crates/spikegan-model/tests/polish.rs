@@ -93,6 +93,8 @@ fn the_phase_starts_from_the_average_and_rests_the_critic() {
     assert!(e.contains("no moment-only phase"), "{e}");
 }
 
+/// With and without the running average of batch moments (`polish_moment_decay`), which the
+/// checkpoint carries.
 #[test]
 fn the_phase_is_checkpointed_and_resumed_exactly() {
     let set = tiny_data(2);
@@ -106,24 +108,29 @@ fn the_phase_is_checkpointed_and_resumed_exactly() {
             t.step(&data).unwrap();
         }
     };
-    let mut straight = Trainer::new(config(3), &data, &dev).unwrap();
-    run(&mut straight, 0, 10);
-    let dir = tempfile::tempdir().unwrap();
-    let mut first = Trainer::new(config(3), &data, &dev).unwrap();
-    run(&mut first, 0, 7);
-    checkpoint::save(dir.path(), &first, CALIBRATION_SAMPLES).unwrap();
-    let mut resumed = checkpoint::resume(dir.path(), &data, &dev).unwrap();
-    assert!(resumed.polishing());
-    run(&mut resumed, 7, 10);
-    assert_eq!(straight.state(), resumed.state());
-    assert_eq!(
-        outputs(&straight, &straight.generator),
-        outputs(&resumed, &resumed.generator)
-    );
-    assert_eq!(
-        outputs(&straight, straight.generator_ema().unwrap()),
-        outputs(&resumed, resumed.generator_ema().unwrap())
-    );
+    for decay in [None, Some(0.8)] {
+        let config = || config(3).with_polish_moment_decay(decay);
+        let mut straight = Trainer::new(config(), &data, &dev).unwrap();
+        run(&mut straight, 0, 10);
+        let dir = tempfile::tempdir().unwrap();
+        let mut first = Trainer::new(config(), &data, &dev).unwrap();
+        run(&mut first, 0, 7);
+        assert_eq!(first.state().moment_average.is_empty(), decay.is_none());
+        checkpoint::save(dir.path(), &first, CALIBRATION_SAMPLES).unwrap();
+        let mut resumed = checkpoint::resume(dir.path(), &data, &dev).unwrap();
+        assert!(resumed.polishing());
+        assert_eq!(resumed.state(), first.state());
+        run(&mut resumed, 7, 10);
+        assert_eq!(straight.state(), resumed.state());
+        assert_eq!(
+            outputs(&straight, &straight.generator),
+            outputs(&resumed, &resumed.generator)
+        );
+        assert_eq!(
+            outputs(&straight, straight.generator_ema().unwrap()),
+            outputs(&resumed, resumed.generator_ema().unwrap())
+        );
+    }
 }
 
 #[test]
@@ -181,9 +188,9 @@ fn the_phase_matches_the_moments_closer_than_gan_updates() {
     );
 }
 
-/// `polish_rate_weight` and `polish_split` change the phase's moment term only: the GAN
-/// iterations before it are those of a run without them, bit for bit, while `rate_weight` and
-/// `moment_split` change them too.
+/// `polish_rate_weight`, `polish_split` and `polish_moment_decay` change the phase's moment
+/// term only: the GAN iterations before it are those of a run without them, bit for bit, while
+/// `rate_weight` and `moment_split` change them too.
 #[test]
 fn the_phase_settings_leave_the_gan_iterations_alone() {
     let set = tiny_data(6);
@@ -216,6 +223,13 @@ fn the_phase_settings_leave_the_gan_iterations_alone() {
     assert!(
         plain[1..3].iter().zip(&everywhere[1..3]).all(|(a, b)| a != b),
         "{plain:?} {everywhere:?}"
+    );
+    // The running average starts as the phase's first batch, so only later updates differ.
+    let averaged = run(config(7).with_polish_moment_decay(Some(0.9)));
+    assert_eq!(plain[..4], averaged[..4]);
+    assert!(
+        plain[4..].iter().zip(&averaged[4..]).all(|(a, b)| a != b),
+        "{plain:?} {averaged:?}"
     );
     // The phase's own weight, else the run's settings, reach the phase.
     assert_eq!(

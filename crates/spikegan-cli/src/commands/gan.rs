@@ -43,8 +43,8 @@ pub struct TrainArgs {
     pub stride: usize,
     /// Hyperparameter preset: `moments` (the best found on a CPU: `fast` + moving average +
     /// moment matching over 512 windows, the last 40% of the run moment-only over 2048 with pooled
-    /// rates, + rate calibration), `fast`, or `paper` (the paper's exact settings); see
-    /// docs/benchmarks.md.
+    /// rates and averaged batch moments, + rate calibration), `fast`, or `paper` (the paper's exact
+    /// settings); see docs/benchmarks.md.
     #[arg(long, default_value = "moments")]
     pub preset: String,
     /// A TOML or JSON file with a whole training configuration (replaces the preset).
@@ -109,7 +109,8 @@ pub struct TrainArgs {
     /// Windows per update of the moment-only phase (default 2048).
     #[arg(long)]
     pub polish_windows: Option<usize>,
-    /// The generator's learning rate in the moment-only phase (default 5e-4).
+    /// The generator's learning rate in the moment-only phase (default 5e-4; the preset
+    /// `moments`: 1e-3).
     #[arg(long)]
     pub polish_lr: Option<f64>,
     /// The pooled-rate weight of the moment-only phase (default: the preset's, 4 in `moments`,
@@ -120,6 +121,11 @@ pub struct TrainArgs {
     /// ignored without the phase).
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
     pub polish_split: Option<bool>,
+    /// The moment-only phase takes each moment's misfit from a running average of its batches'
+    /// moments with this decay instead of from one batch (the preset `moments`: 0.9; 0 = one
+    /// batch; replaces the split estimate there).
+    #[arg(long)]
+    pub polish_moment_decay: Option<f64>,
     /// The critic scores Bernoulli draws of the generator's probabilities (binary, like the
     /// data) instead of the probabilities, with the gradient passed straight through the draws.
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
@@ -242,6 +248,9 @@ fn config_from(a: &TrainArgs, neurons: usize, bins: usize) -> anyhow::Result<Tra
     }
     if let Some(v) = a.polish_split {
         c.polish_split = Some(v);
+    }
+    if let Some(v) = a.polish_moment_decay {
+        c.polish_moment_decay = Some(v);
     }
     if let Some(v) = a.moment_batch {
         c.moment_batch = Some(v);

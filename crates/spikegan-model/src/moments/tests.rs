@@ -197,3 +197,81 @@ fn pooled_rates_score_a_shifted_neuron() {
         with - base
     );
 }
+
+/// The running average's first update is the batch itself (so loss and gradient are the plain
+/// ones), and later gradients are those of the loss of `decay * average + (1 - decay) * batch`
+/// with the previous average held fixed, divided by `1 - decay` (central finite differences).
+#[test]
+fn the_averaged_term_is_the_plain_one_at_its_start_and_differentiates_the_average() {
+    let (n, t) = (4, 12);
+    let (_, data) = random_data(n, t, 20, 11);
+    let m = MomentTargets::from_training(&data);
+    let mut rng = ChaCha8Rng::seed_from_u64(12);
+    let mut batch = || -> Vec<f32> { (0..3 * n * t).map(|_| rng.random::<f32>() * 0.6 + 0.2).collect() };
+    let pooled = PooledWeights {
+        autocorrelogram: 2.0,
+        rate: 3.0,
+    };
+    let (decay, first, second) = (0.75, batch(), batch());
+    let mut average = Vec::new();
+    assert_eq!(
+        m.averaged_loss_and_gradient(&first, 2.0, pooled, &mut average, decay),
+        m.loss_and_gradient(&first, 2.0, pooled, false)
+    );
+    assert_eq!(average.len(), m.len());
+    let previous = average.clone();
+    let (loss, grad) = m.averaged_loss_and_gradient(&second, 2.0, pooled, &mut average, decay);
+    assert_ne!(loss, m.loss_and_gradient(&second, 2.0, pooled, false).0);
+    let averaged_loss = |p: &[f32]| {
+        m.averaged_loss_and_gradient(p, 2.0, pooled, &mut previous.clone(), decay)
+            .0
+    };
+    assert_eq!(averaged_loss(&second), loss);
+    let h = 1e-3f32;
+    let mut worst = 0f64;
+    for k in (0..second.len()).step_by(5) {
+        let (mut up, mut down) = (second.clone(), second.clone());
+        up[k] += h;
+        down[k] -= h;
+        let fd = (averaged_loss(&up) - averaged_loss(&down)) / (2.0 * f64::from(h)) / (1.0 - decay);
+        let g = f64::from(grad[k]);
+        worst = worst.max((fd - g).abs() / (fd.abs().max(g.abs()).max(1e-2)));
+    }
+    assert!(worst < 1e-2, "worst relative difference {worst}");
+}
+
+/// Batches drawn from the training windows themselves: with the running average (decay d) the
+/// loss carries about (1 - d) / (1 + d) of the plain square's noise floor.
+#[test]
+fn the_running_average_lowers_the_noise_floor() {
+    let (n, t, w) = (4, 12, 400);
+    let (v, data) = random_data(n, t, w, 13);
+    let m = MomentTargets::from_training(&data);
+    let mut rng = ChaCha8Rng::seed_from_u64(14);
+    let (decay, rounds, warm_up) = (0.8, 600, 50);
+    let mut average = Vec::new();
+    let (mut averaged, mut square) = (0.0, 0.0);
+    for round in 0..rounds {
+        let p: Vec<f32> = (0..40)
+            .flat_map(|_| {
+                let k = rng.random_range(0..w);
+                v[k * n * t..][..n * t].iter().map(|&x| f32::from(x))
+            })
+            .collect();
+        let (a, _) = m.averaged_loss_and_gradient(&p, 1.0, PooledWeights::default(), &mut average, decay);
+        if round >= warm_up {
+            averaged += a;
+            square += m.loss_and_gradient(&p, 1.0, PooledWeights::default(), false).0;
+        }
+    }
+    let ratio = averaged / square;
+    let expected = (1.0 - decay) / (1.0 + decay);
+    assert!(
+        square > 0.5 * f64::from(rounds - warm_up),
+        "the plain square's noise floor: {square}"
+    );
+    assert!(
+        (ratio - expected).abs() < 0.3 * expected,
+        "averaged / plain {ratio}, expected about {expected}"
+    );
+}

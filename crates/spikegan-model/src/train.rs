@@ -45,7 +45,8 @@ pub struct IterationLog {
     pub wasserstein: f64,
     /// The generator's moment-matching term ([`crate::moments`]) when `moment_weight` is set
     /// (not part of `generator_loss`); `None` at iteration 1 and without it. The split-batch
-    /// estimate (`moment_split`) can be negative: it is unbiased for the squared misfit.
+    /// estimate (`moment_split`) can be negative: it is unbiased for the squared misfit. With
+    /// `polish_moment_decay` the phase's value is that of the running average of batch moments.
     pub moment_loss: Option<f64>,
 }
 

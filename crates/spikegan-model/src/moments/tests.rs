@@ -14,6 +14,18 @@ fn random_data(n: usize, t: usize, windows: usize, seed: u64) -> (Vec<u8>, Train
     (values, TrainingData::new(&set, 0.0).unwrap())
 }
 
+/// `count` windows (of `window` values each) drawn with replacement from the 0/1 values `v`, as
+/// probabilities.
+fn draw_windows(rng: &mut ChaCha8Rng, v: &[u8], window: usize, count: usize) -> Vec<f32> {
+    let windows = v.len() / window;
+    (0..count)
+        .flat_map(|_| {
+            let k = rng.random_range(0..windows);
+            v[k * window..][..window].iter().map(|&x| f32::from(x))
+        })
+        .collect()
+}
+
 /// The targets against the definitions computed directly from the 0/1 values, for T = 70
 /// (two words per row, so the shifts cross a word boundary).
 #[test]
@@ -74,6 +86,27 @@ fn the_data_itself_has_zero_loss() {
     }
 }
 
+/// The largest relative difference between `grad` and central finite differences of `loss` at
+/// `p`, over every `stride`-th value (differences relative to at least 1e-2).
+fn worst_difference_from_finite_differences(
+    loss: impl Fn(&[f32]) -> f64,
+    p: &[f32],
+    grad: &[f32],
+    stride: usize,
+) -> f64 {
+    let h = 1e-3f32;
+    let mut worst = 0f64;
+    for k in (0..p.len()).step_by(stride) {
+        let (mut up, mut down) = (p.to_vec(), p.to_vec());
+        up[k] += h;
+        down[k] -= h;
+        let fd = (loss(&up) - loss(&down)) / (2.0 * f64::from(h));
+        let g = f64::from(grad[k]);
+        worst = worst.max((fd - g).abs() / (fd.abs().max(g.abs()).max(1e-2)));
+    }
+    worst
+}
+
 /// The gradient against central finite differences of the loss (T = 12 > K + 1, so every
 /// autocorrelation lag is used).
 #[test]
@@ -88,16 +121,7 @@ fn gradient_matches_finite_differences() {
         for pooled in weights.map(|(autocorrelogram, rate)| PooledWeights { autocorrelogram, rate }) {
             let loss = |p: &[f32]| m.loss_and_gradient(p, 2.0, pooled, split).0;
             let (_, grad) = m.loss_and_gradient(&p, 2.0, pooled, split);
-            let h = 1e-3f32;
-            let mut worst = 0f64;
-            for k in (0..p.len()).step_by(7) {
-                let (mut up, mut down) = (p.clone(), p.clone());
-                up[k] += h;
-                down[k] -= h;
-                let fd = (loss(&up) - loss(&down)) / (2.0 * f64::from(h));
-                let g = f64::from(grad[k]);
-                worst = worst.max((fd - g).abs() / (fd.abs().max(g.abs()).max(1e-2)));
-            }
+            let worst = worst_difference_from_finite_differences(loss, &p, &grad, 7);
             assert!(
                 worst < 1e-2,
                 "{pooled:?}, split {split}: worst relative difference {worst}"
@@ -122,12 +146,7 @@ fn the_split_estimate_has_no_noise_floor() {
     let rounds = 300;
     let (mut split, mut square) = (Vec::new(), 0.0);
     for _ in 0..rounds {
-        let p: Vec<f32> = (0..40)
-            .flat_map(|_| {
-                let k = rng.random_range(0..w);
-                v[k * n * t..][..n * t].iter().map(|&x| f32::from(x))
-            })
-            .collect();
+        let p = draw_windows(&mut rng, &v, n * t, 40);
         split.push(m.loss_and_gradient(&p, 1.0, pooled, true).0);
         square += m.loss_and_gradient(&p, 1.0, pooled, false).0 / f64::from(rounds);
     }
@@ -227,16 +246,8 @@ fn the_averaged_term_is_the_plain_one_at_its_start_and_differentiates_the_averag
             .0
     };
     assert_eq!(averaged_loss(&second), loss);
-    let h = 1e-3f32;
-    let mut worst = 0f64;
-    for k in (0..second.len()).step_by(5) {
-        let (mut up, mut down) = (second.clone(), second.clone());
-        up[k] += h;
-        down[k] -= h;
-        let fd = (averaged_loss(&up) - averaged_loss(&down)) / (2.0 * f64::from(h)) / (1.0 - decay);
-        let g = f64::from(grad[k]);
-        worst = worst.max((fd - g).abs() / (fd.abs().max(g.abs()).max(1e-2)));
-    }
+    let scaled = |p: &[f32]| averaged_loss(p) / (1.0 - decay);
+    let worst = worst_difference_from_finite_differences(scaled, &second, &grad, 5);
     assert!(worst < 1e-2, "worst relative difference {worst}");
 }
 
@@ -252,12 +263,7 @@ fn the_running_average_lowers_the_noise_floor() {
     let mut average = Vec::new();
     let (mut averaged, mut square) = (0.0, 0.0);
     for round in 0..rounds {
-        let p: Vec<f32> = (0..40)
-            .flat_map(|_| {
-                let k = rng.random_range(0..w);
-                v[k * n * t..][..n * t].iter().map(|&x| f32::from(x))
-            })
-            .collect();
+        let p = draw_windows(&mut rng, &v, n * t, 40);
         let (a, _) = m.averaged_loss_and_gradient(&p, 1.0, PooledWeights::default(), &mut average, decay);
         if round >= warm_up {
             averaged += a;

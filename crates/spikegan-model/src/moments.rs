@@ -250,11 +250,7 @@ impl MomentTargets {
         let windows = p.len() / window;
         if !split || windows < 2 {
             let batch = BatchMoments::new(self, p);
-            let r = Residuals::new(&batch.values, &targets, &groups);
-            let v = r.noise(&targets, &groups, &batch.terms);
-            let z2 = r.products(&r, &v, &groups);
-            let g = r.gradient(&v, &groups, &batch.terms, 2.0 * scale);
-            return (scale * z2, batch.backward(&g));
+            return squared_z_scores(&batch, &batch.values, &targets, &groups, scale);
         }
         let (first, last) = p.split_at(windows / 2 * window);
         let (a, b) = (BatchMoments::new(self, first), BatchMoments::new(self, last));
@@ -298,11 +294,7 @@ impl MomentTargets {
         } else {
             average.clone_from(&batch.values);
         }
-        let r = Residuals::new(average, &targets, &groups);
-        let v = r.noise(&targets, &groups, &batch.terms);
-        let z2 = r.products(&r, &v, &groups);
-        let g = r.gradient(&v, &groups, &batch.terms, 2.0 * scale);
-        (scale * z2, batch.backward(&g))
+        squared_z_scores(&batch, average, &targets, &groups, scale)
     }
 
     /// The pooled groups with a weight above zero: positions in [`Self::flat`] and weight.
@@ -351,6 +343,23 @@ impl MomentTargets {
         out.extend(&self.count);
         out
     }
+}
+
+/// `scale` times the sum of squared z-scores of `values` (the batch's moments or a running
+/// average of them) against `targets`, with the noise variances of `batch`'s term counts, and
+/// its gradient with respect to the batch's probabilities through `batch`'s moments.
+fn squared_z_scores(
+    batch: &BatchMoments,
+    values: &[f64],
+    targets: &[f64],
+    groups: &[(Vec<usize>, f64)],
+    scale: f64,
+) -> (f64, Vec<f32>) {
+    let r = Residuals::new(values, targets, groups);
+    let v = r.noise(targets, groups, &batch.terms);
+    let z2 = r.products(&r, &v, groups);
+    let g = r.gradient(&v, groups, &batch.terms, 2.0 * scale);
+    (scale * z2, batch.backward(&g))
 }
 
 /// Moments' differences from the targets (one batch's or a running average's): each moment's,

@@ -122,8 +122,8 @@ pub struct TrainArgs {
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
     pub polish_split: Option<bool>,
     /// The moment-only phase takes each moment's misfit from a running average of its batches'
-    /// moments with this decay instead of from one batch (the preset `moments`: 0.9; 0 = one
-    /// batch; replaces the split estimate there).
+    /// moments with this decay in [0, 1) instead of from one batch (the preset `moments`: 0.9;
+    /// 0 = one batch; replaces the split estimate there; ignored without the phase).
     #[arg(long)]
     pub polish_moment_decay: Option<f64>,
     /// The critic scores Bernoulli draws of the generator's probabilities (binary, like the

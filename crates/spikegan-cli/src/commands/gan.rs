@@ -42,7 +42,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 1)]
     pub stride: usize,
     /// Hyperparameter preset: `moments` (the best found on a CPU: `fast` + moving average +
-    /// moment matching over 512 windows, the last 40% of the run moment-only over 2048 with pooled
+    /// moment matching over 512 windows, the last 55% of the run moment-only over 2048 with pooled
     /// rates and averaged batch moments, + rate calibration), `fast`, or `paper` (the paper's exact
     /// settings); see docs/benchmarks.md.
     #[arg(long, default_value = "moments")]
@@ -103,7 +103,7 @@ pub struct TrainArgs {
     /// Spend this share of the run (of --iters, or of --max-minutes when given) in a final
     /// moment-only phase: the generator, from its weight average, trained on the moment term
     /// alone over --polish-windows windows per update, the critic resting (the preset `moments`:
-    /// 0.4; 0 = none; ignored without the moment term).
+    /// 0.55; 0 = none; ignored without the moment term).
     #[arg(long)]
     pub polish_fraction: Option<f64>,
     /// Windows per update of the moment-only phase (default 2048).

@@ -120,7 +120,13 @@ fn train(rounds: usize) -> anyhow::Result<()> {
     }
     let mut results = Vec::new();
     for round in 0..rounds {
-        let mut env = vec![("SPIKEGAN_DATA", data_env.as_str()), ("RAYON_NUM_THREADS", "2")];
+        // As `spikegan` sets at start-up (its main.rs): mimalloc keeps freed memory mapped, so the
+        // bench times what the binary does, without a page fault per reused buffer.
+        let mut env = vec![
+            ("SPIKEGAN_DATA", data_env.as_str()),
+            ("RAYON_NUM_THREADS", "2"),
+            ("MIMALLOC_PURGE_DELAY", "-1"),
+        ];
         if round > 0 {
             env.push(("SPIKEGAN_BENCH_HOST_ONLY", "1"));
         }

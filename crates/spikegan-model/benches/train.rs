@@ -12,6 +12,7 @@ use std::path::PathBuf;
 
 // As in the `spikegan` binary: glibc's allocator returns the large per-step buffers to the kernel
 // and page-faults them back in every step (about 10^5 faults per second of training).
+// `cargo xtask bench train` also sets MIMALLOC_PURGE_DELAY=-1, as the binary does at start-up.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::time::Instant;

@@ -225,9 +225,9 @@ impl TrainingConfig {
     /// sampling from a moving average of the generator's weights (decay 0.999), calibrated to
     /// the data's firing rate in each bin of a window, the moment-matching term (weight 1,
     /// [`crate::moments`]) over 512 generated windows per update, and the last 55% of the run in
-    /// the moment-only phase ([`Polish`], its default windows) with the pooled firing rates at
-    /// weight 4 there, its misfits from a running average of batch moments (decay 0.9) and
-    /// learning rate 1e-3.
+    /// the moment-only phase ([`Polish`]) over 1024 generated windows per update, with the pooled
+    /// firing rates at weight 4 there, its misfits from a running average of batch moments
+    /// (decay 0.9) and learning rate 1e-3.
     pub fn moments(model: ModelConfig) -> Self {
         Self::fast(model)
             .with_ema_decay(Some(0.999))
@@ -235,6 +235,7 @@ impl TrainingConfig {
             .with_moment_batch(Some(512))
             .with_calibrate_rates(Some(true))
             .with_polish_fraction(Some(0.55))
+            .with_polish_windows(Some(1024))
             .with_polish_rate_weight(Some(4.0))
             .with_polish_moment_decay(Some(0.9))
             .with_polish_lr(Some(1e-3))

@@ -106,7 +106,7 @@ pub struct TrainArgs {
     /// 0.55; 0 = none; ignored without the moment term).
     #[arg(long)]
     pub polish_fraction: Option<f64>,
-    /// Windows per update of the moment-only phase (default 2048).
+    /// Windows per update of the moment-only phase (default 2048; the preset `moments`: 1024).
     #[arg(long)]
     pub polish_windows: Option<usize>,
     /// The generator's learning rate in the moment-only phase (default 5e-4; the preset

@@ -42,7 +42,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 1)]
     pub stride: usize,
     /// Hyperparameter preset: `moments` (the best found on a CPU: `fast` + moving average +
-    /// moment matching over 512 windows, the last 55% of the run moment-only over 2048 with pooled
+    /// moment matching over 512 windows, the last 55% of the run moment-only over 1024 with pooled
     /// rates and averaged batch moments, + rate calibration), `fast`, or `paper` (the paper's exact
     /// settings); see docs/benchmarks.md.
     #[arg(long, default_value = "moments")]

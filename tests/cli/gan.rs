@@ -205,6 +205,8 @@ fn sampled_fakes_critic_iters_and_acf_weight_are_recorded_in_the_run_configurati
         "2.5",
         "--rate-weight",
         "16",
+        "--count-weight",
+        "6",
         "--moment-batch",
         "40",
         "--polish-fraction",
@@ -236,6 +238,7 @@ fn sampled_fakes_critic_iters_and_acf_weight_are_recorded_in_the_run_configurati
         let acf_weight = if want { Some(2.5) } else { None };
         assert_eq!(saved["autocorrelogram_weight"].as_f64(), acf_weight, "{saved}");
         assert_eq!(saved["rate_weight"].as_f64(), want.then_some(16.0), "{saved}");
+        assert_eq!(saved["count_weight"].as_f64(), want.then_some(6.0), "{saved}");
         let split = (saved["moment_split"].as_bool(), saved["polish_split"].as_bool());
         assert_eq!(
             split,
@@ -302,12 +305,14 @@ fn sampled_fakes_critic_iters_and_acf_weight_are_recorded_in_the_run_configurati
     let e = train(&dir.path().join("bad"), &["--acf-weight=-1"], fails);
     assert!(e.contains("autocorrelogram_weight must be >= 0"), "{e}");
     // So is a weight without the moment term it belongs to (the configuration has none).
-    for flag in ["--acf-weight", "--rate-weight"] {
+    for flag in ["--acf-weight", "--rate-weight", "--count-weight"] {
         let e = train(&dir.path().join("bad2"), &[flag, "1"], fails);
         assert!(e.contains("it needs moment_weight > 0"), "{e}");
     }
     let e = train(&dir.path().join("bad3"), &["--rate-weight=-2"], fails);
     assert!(e.contains("rate_weight must be >= 0"), "{e}");
+    let e = train(&dir.path().join("bad4"), &["--count-weight=-1"], fails);
+    assert!(e.contains("count_weight must be >= 0"), "{e}");
     // The preset's moment batch does not stand in the way of turning its moment term off.
     let run = dir.path().join("no-term");
     train(&run, &["--preset", "moments", "--moment-weight", "0"], ok);

@@ -135,6 +135,10 @@ pub struct TrainingConfig {
     /// neuron's spike probability averaged over the window's bins), e.g. 16; `None` or 0 = not
     /// matched apart from the time course. Needs the moment term.
     pub rate_weight: Option<f64>,
+    /// Extra weight of the spike-count distribution within the moment term ([`crate::moments`]:
+    /// each P(K = k) counts 1 + this times), e.g. 16; `None` or 0 = counted once. Needs the
+    /// moment term.
+    pub count_weight: Option<f64>,
     /// Estimate the moment term without its batch's noise ([`crate::moments`]: the product of
     /// the z-scores of the batch's two halves, unbiased for the squared misfit), so that the
     /// generator gains nothing by making its windows vary less than the data's. `None` = off
@@ -296,6 +300,7 @@ impl TrainingConfig {
         PooledWeights {
             autocorrelogram: on(self.autocorrelogram_weight),
             rate: on(self.rate_weight),
+            count: on(self.count_weight),
         }
     }
 
@@ -347,6 +352,7 @@ impl TrainingConfig {
             ("moment_weight", self.moment_weight),
             ("autocorrelogram_weight", self.autocorrelogram_weight),
             ("rate_weight", self.rate_weight),
+            ("count_weight", self.count_weight),
             ("polish_rate_weight", self.polish_rate_weight),
         ] {
             if let Some(w) = w
@@ -359,6 +365,7 @@ impl TrainingConfig {
         for (name, w) in [
             ("autocorrelogram_weight", pooled.autocorrelogram),
             ("rate_weight", pooled.rate),
+            ("count_weight", pooled.count),
         ] {
             if w > 0.0 && self.moment_term().is_none() {
                 return bad(format!("{name} is part of the moment term: it needs moment_weight > 0"));

@@ -23,6 +23,10 @@
 //!   but spread over T of them it is seen with about √T less z than pooled; the phase that fits
 //!   the moment term alone ([`crate::config::Polish`]) otherwise leaves the rates a few percent
 //!   off, and calibrating them afterwards moves the fitted pair moments. Weight r as for a.
+//! - optionally (`count_weight` c > 0), the count distribution again: each P(K = k) is one
+//!   group of its own, so its squared z-score counts 1 + c times. Its N + 1 values are a small
+//!   share of the term's moments, and what a generator gets wrong in them (too few bins with
+//!   one spike, docs/benchmarks.md) weighs little against the pair and lag-1 moments otherwise.
 //!
 //! With `moment_split` each squared z-score is replaced by the product of the z-scores of the
 //! batch's two halves ([`MomentTargets::loss_and_gradient`]): unbiased for the squared misfit,
@@ -72,6 +76,8 @@ pub struct PooledWeights {
     pub autocorrelogram: f64,
     /// Each neuron's firing rate over the window's bins.
     pub rate: f64,
+    /// The count distribution P(K = k), each k a group of its own.
+    pub count: f64,
 }
 
 /// The training windows' moments (see the module docs), each an average over its terms.
@@ -303,6 +309,7 @@ impl MomentTargets {
         for (indices, w) in [
             (self.autocorrelation_indices(), pooled.autocorrelogram),
             (self.rate_indices(), pooled.rate),
+            (self.count_indices(), pooled.count),
         ] {
             if w > 0.0 {
                 groups.extend(indices.into_iter().map(|g| (g, w)));
@@ -315,6 +322,12 @@ impl MomentTargets {
     fn rate_indices(&self) -> Vec<Vec<usize>> {
         let t = self.bins;
         (0..self.neurons).map(|i| (i * t..(i + 1) * t).collect()).collect()
+    }
+
+    /// The position in [`Self::flat`] of each P(K = k), one group each (the last values).
+    fn count_indices(&self) -> Vec<Vec<usize>> {
+        let start = self.len() - self.count.len();
+        (start..self.len()).map(|k| vec![k]).collect()
     }
 
     /// For each lag 1..=K, the positions in [`Self::flat`] of the N neurons' E[s_n(t) s_n(t+k)]:

@@ -91,6 +91,10 @@ pub struct TrainArgs {
     /// bins with this weight (0 = off; needs the moment term)
     #[arg(long)]
     pub rate_weight: Option<f64>,
+    /// Within the moment term, count each value of the spike-count distribution P(K = k) this
+    /// many times more (0 = once; needs the moment term)
+    #[arg(long)]
+    pub count_weight: Option<f64>,
     /// Estimate the moment term as the product of its batch's two halves' z-scores (unbiased for
     /// the squared misfit; the plain squares add the batch's noise, which rewards windows that
     /// vary less than the data's)
@@ -240,6 +244,9 @@ fn config_from(a: &TrainArgs, neurons: usize, bins: usize) -> anyhow::Result<Tra
     if let Some(v) = a.rate_weight {
         c.rate_weight = Some(v);
     }
+    if let Some(v) = a.count_weight {
+        c.count_weight = Some(v);
+    }
     if let Some(v) = a.moment_split {
         c.moment_split = Some(v);
     }
@@ -369,8 +376,11 @@ pub fn train(a: &TrainArgs) -> anyhow::Result<Outcome> {
         };
         let seconds = offset + start.elapsed().as_secs_f64();
         bar.inc(1);
+        let out_of_time = deadline.is_some_and(|d| start.elapsed().as_secs_f64() >= d);
+        let stop = interrupted.load(Ordering::SeqCst) || out_of_time;
         let mut line = None;
-        if it.iteration % a.log_every.max(1) == 0 || it.iteration == total {
+        // The last iteration is logged too when the run stops early (by time or Ctrl-C).
+        if it.iteration % a.log_every.max(1) == 0 || it.iteration == total || stop {
             bar.set_message(if trainer.polishing() {
                 format!("moment term {:.3}", it.moment_loss.unwrap_or(f64::NAN))
             } else {
@@ -420,8 +430,6 @@ pub fn train(a: &TrainArgs) -> anyhow::Result<Outcome> {
         if let Some(l) = line {
             writeln!(log, "{l}").with_context(|| format!("writing {}", log_path.display()))?;
         }
-        let out_of_time = deadline.is_some_and(|d| start.elapsed().as_secs_f64() >= d);
-        let stop = interrupted.load(Ordering::SeqCst) || out_of_time;
         // The last checkpoint (after the loop) calibrates its sampling generator precisely.
         if !stop && it.iteration % a.checkpoint_every.max(1) == 0 && it.iteration != total {
             checkpoint::save(&a.out, &trainer, CALIBRATION_SAMPLES)?;

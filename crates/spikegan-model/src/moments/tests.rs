@@ -79,8 +79,13 @@ fn the_data_itself_has_zero_loss() {
     let (v, data) = random_data(n, t, w, 4);
     let m = MomentTargets::from_training(&data);
     let p: Vec<f32> = v.iter().map(|&x| f32::from(x)).collect();
-    for (autocorrelogram, rate) in [(0.0, 0.0), (3.0, 0.0), (0.0, 4.0)] {
-        let (loss, grad) = m.loss_and_gradient(&p, 1.0, PooledWeights { autocorrelogram, rate }, false);
+    for (autocorrelogram, rate, count) in [(0.0, 0.0, 0.0), (3.0, 0.0, 0.0), (0.0, 4.0, 0.0), (0.0, 0.0, 5.0)] {
+        let pooled = PooledWeights {
+            autocorrelogram,
+            rate,
+            count,
+        };
+        let (loss, grad) = m.loss_and_gradient(&p, 1.0, pooled, false);
         assert!(loss.abs() < 1e-9, "loss {loss}");
         assert!(grad.iter().all(|g| g.abs() < 1e-4));
     }
@@ -116,9 +121,19 @@ fn gradient_matches_finite_differences() {
     let m = MomentTargets::from_training(&data);
     let mut rng = ChaCha8Rng::seed_from_u64(6);
     let p: Vec<f32> = (0..3 * n * t).map(|_| rng.random::<f32>() * 0.6 + 0.2).collect();
-    let weights = [(0.0, 0.0), (5.0, 0.0), (0.0, 7.0), (5.0, 7.0)];
+    let weights = [
+        (0.0, 0.0, 0.0),
+        (5.0, 0.0, 0.0),
+        (0.0, 7.0, 0.0),
+        (0.0, 0.0, 6.0),
+        (5.0, 7.0, 6.0),
+    ];
     for split in [false, true] {
-        for pooled in weights.map(|(autocorrelogram, rate)| PooledWeights { autocorrelogram, rate }) {
+        for pooled in weights.map(|(autocorrelogram, rate, count)| PooledWeights {
+            autocorrelogram,
+            rate,
+            count,
+        }) {
             let loss = |p: &[f32]| m.loss_and_gradient(p, 2.0, pooled, split).0;
             let (_, grad) = m.loss_and_gradient(&p, 2.0, pooled, split);
             let worst = worst_difference_from_finite_differences(loss, &p, &grad, 7);
@@ -142,6 +157,7 @@ fn the_split_estimate_has_no_noise_floor() {
     let pooled = PooledWeights {
         autocorrelogram: 2.0,
         rate: 3.0,
+        count: 4.0,
     };
     let rounds = 300;
     let (mut split, mut square) = (Vec::new(), 0.0);
@@ -184,8 +200,8 @@ fn pooled_rates_score_a_shifted_neuron() {
             &p,
             1.5,
             PooledWeights {
-                autocorrelogram: 0.0,
                 rate: 2.0,
+                ..PooledWeights::default()
             },
             false,
         )
@@ -217,6 +233,56 @@ fn pooled_rates_score_a_shifted_neuron() {
     );
 }
 
+/// The count weight against its definition: the data's own 0/1 values with a spike added in
+/// every third bin of neuron 0 (still 0/1, so each bin's count is exact) score the extra term
+/// `c * weight / len * Σ_k d_k² / v_k`, with d_k the change of P(K = k) and v_k its noise
+/// variance over all of the batch's (window, bin) terms.
+#[test]
+fn the_count_weight_scores_a_shifted_count_distribution() {
+    let (n, t, w) = (4, 10, 30);
+    let (v, data) = random_data(n, t, w, 15);
+    let m = MomentTargets::from_training(&data);
+    let p: Vec<f32> = v
+        .iter()
+        .enumerate()
+        .map(|(k, &x)| match ((k / t) % n, k % t % 3) {
+            (0, 0) => 1.0,
+            _ => f32::from(x),
+        })
+        .collect();
+    let score = |count: f64| {
+        let pooled = PooledWeights {
+            count,
+            ..PooledWeights::default()
+        };
+        m.loss_and_gradient(&p, 1.5, pooled, false).0
+    };
+    let histogram = |x: &dyn Fn(usize) -> f64| {
+        let mut h = vec![0.0; n + 1];
+        for q in 0..w * t {
+            let k: f64 = (0..n).map(|i| x(((q / t) * n + i) * t + q % t)).sum();
+            h[k as usize] += 1.0 / (w * t) as f64;
+        }
+        h
+    };
+    let got = histogram(&|k| f64::from(p[k]));
+    let want = histogram(&|k| f64::from(v[k]));
+    let expected: f64 = got
+        .iter()
+        .zip(&want)
+        .map(|(g, r)| (g - r).powi(2) / noise_variance(*r, (w * t) as f64))
+        .sum::<f64>()
+        * 3.0
+        * 1.5
+        / m.len() as f64;
+    assert!(expected > 1e-3, "the added spikes must move the counts: {expected}");
+    let extra = score(3.0) - score(0.0);
+    assert!(
+        (extra - expected).abs() < 1e-9 * expected.max(1.0),
+        "count term {extra} against {expected}"
+    );
+}
+
 /// The running average's first update is the batch itself (so loss and gradient are the plain
 /// ones), and later gradients are those of the loss of `decay * average + (1 - decay) * batch`
 /// with the previous average held fixed, divided by `1 - decay` (central finite differences).
@@ -230,6 +296,7 @@ fn the_averaged_term_is_the_plain_one_at_its_start_and_differentiates_the_averag
     let pooled = PooledWeights {
         autocorrelogram: 2.0,
         rate: 3.0,
+        count: 4.0,
     };
     let (decay, first, second) = (0.75, batch(), batch());
     let mut average = Vec::new();
